@@ -1,0 +1,43 @@
+/**
+ * The JSON Schema (draft 2020-12) of the experiment config, generated from the zod
+ * schema for editors and for the Python side. It describes the input a user writes:
+ * fields with defaults are optional. Cross-field rules (rules.ts) are not expressible
+ * in it and are listed in the description instead.
+ */
+import { z } from "zod";
+import { experimentSchema } from "./experiment.js";
+
+export const EXPERIMENT_SCHEMA_ID = "https://amlfs.dev/schema/experiment.json";
+
+const CROSS_FIELD_RULES =
+  "Also checked when a config is loaded: search.B is 1 (or absent) in baseline mode; " +
+  "workers.count <= search.B; an explicit search.init.theta has length 4 * search.M; " +
+  "dataset.root is set for every dataset but digits; reward.metric suits dataset.kind.";
+
+/** The JSON Schema as a plain object, keys in a fixed order. */
+export function experimentJsonSchema(): Record<string, unknown> {
+  const generated = z.toJSONSchema(experimentSchema, { target: "draft-2020-12", io: "input" });
+  const { $schema, description, ...rest } = generated as Record<string, unknown>;
+  return {
+    $schema,
+    $id: EXPERIMENT_SCHEMA_ID,
+    title: "AM-LFS experiment",
+    description: `${String(description)} ${CROSS_FIELD_RULES}`,
+    ...rest,
+  };
+}
+
+/** The file's exact text: two-space indentation and a trailing newline. */
+export function renderExperimentJsonSchema(): string {
+  return `${JSON.stringify(experimentJsonSchema(), null, 2)}\n`;
+}
+
+/** Where the generated schema is committed, relative to the repository root. */
+export const EXPERIMENT_SCHEMA_FILE = "proto/experiment.schema.json";
+
+/** Null when `committed` is what the zod schema generates, else the message to print. */
+export function schemaDriftMessage(committed: string | undefined): string | null {
+  if (committed === renderExperimentJsonSchema()) return null;
+  const reason = committed === undefined ? "is missing" : "is out of date";
+  return `${EXPERIMENT_SCHEMA_FILE} ${reason}: run \`npm run proto\``;
+}

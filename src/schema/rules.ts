@@ -1,0 +1,70 @@
+/**
+ * Cross-field rules of the experiment config: what a single field's schema cannot say.
+ * Each issue names its path, what was expected and what was given.
+ */
+import type { z } from "zod";
+import { DEFAULT_B, METRICS_BY_DATASET } from "./sections.js";
+import type { ExperimentInput } from "./experiment.js";
+
+type Context = z.RefinementCtx<ExperimentInput>;
+
+/** The number of samples per epoch once defaults apply: 1 in baseline mode, else 32. */
+export function resolvedB(search: ExperimentInput["search"]): number {
+  return search.B ?? (search.mode === "baseline" ? 1 : DEFAULT_B);
+}
+
+/** Whether no field-level issue was raised at or under any of `paths` (dotted). */
+function valid(ctx: Context, ...paths: string[]): boolean {
+  return !ctx.issues.some((issue) => {
+    const at = (issue.path ?? []).join(".");
+    return paths.some((path) => at === path || at.startsWith(`${path}.`));
+  });
+}
+
+/** Rules run only on fields that passed their own checks, so a bad field is reported once. */
+export function checkExperiment(config: ExperimentInput, ctx: Context): void {
+  const { search, workers, dataset, reward } = config;
+  const B = resolvedB(search);
+
+  if (search.mode === "baseline" && search.B !== undefined && search.B !== 1 && valid(ctx, "search.B")) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["search", "B"],
+      message: "expected 1 (or no value) in baseline mode, which trains a single theta per epoch",
+      input: search.B,
+    });
+  }
+  if (workers.count > B && valid(ctx, "workers.count", "search.B", "search.mode")) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["workers", "count"],
+      message: `expected at most search.B = ${B} (each worker runs one sample at a time)`,
+      input: workers.count,
+    });
+  }
+  if (search.init.kind === "theta" && search.init.theta.length !== 4 * search.M && valid(ctx, "search.M")) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["search", "init", "theta"],
+      message: `expected 4 * search.M = ${4 * search.M} numbers`,
+      input: search.init.theta,
+    });
+  }
+  if (dataset.kind !== "digits" && dataset.root === "") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["dataset", "root"],
+      message: `expected the directory of the ${dataset.kind} dataset (only "digits" is built in)`,
+      input: dataset.root,
+    });
+  }
+  const metrics = METRICS_BY_DATASET[dataset.kind];
+  if (!metrics.includes(reward.metric) && valid(ctx, "dataset.kind", "reward.metric")) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["reward", "metric"],
+      message: `expected ${metrics.map((m) => JSON.stringify(m)).join(" or ")} for dataset ${dataset.kind}`,
+      input: reward.metric,
+    });
+  }
+}

@@ -1,0 +1,146 @@
+/** The sections of the experiment config (see experiment.ts), one schema each. */
+import { z } from "zod";
+import { between, integer, positive, slug, uint32 } from "./fields.js";
+
+export const BASELINES = ["small-cnn", "resnet20", "spherereid", "sft", "mgn", "cosface"] as const;
+export const DATASET_KINDS = ["digits", "cifar10-bin", "market1501", "dukemtmc-reid", "casia-webface"] as const;
+export const SEARCH_MODES = ["amlfs", "fixed", "baseline"] as const;
+export const LAUNCHERS = ["local", "torchrun", "slurm"] as const;
+export const REWARD_METRICS = ["top1", "mAP", "rank1", "verificationAccuracy"] as const;
+
+/** Default number of samples per epoch outside baseline mode (DESIGN.md section 2). */
+export const DEFAULT_B = 32;
+
+/** Which reward metrics make sense for which dataset (validation split). */
+export const METRICS_BY_DATASET: Record<(typeof DATASET_KINDS)[number], readonly (typeof REWARD_METRICS)[number][]> = {
+  digits: ["top1"],
+  "cifar10-bin": ["top1"],
+  market1501: ["mAP", "rank1"],
+  "dukemtmc-reid": ["mAP", "rank1"],
+  "casia-webface": ["verificationAccuracy"],
+};
+
+export const baselineSection = z
+  .strictObject({
+    name: z.enum(BASELINES).describe("Built-in baseline whose softmax branch(es) the searched loss replaces."),
+    options: z
+      .record(z.string(), z.unknown())
+      .default({})
+      .describe("Baseline-specific options, checked by the baseline itself."),
+  })
+  .describe("The model, its data pipeline and its training recipe.");
+
+export const datasetSection = z
+  .strictObject({
+    kind: z.enum(DATASET_KINDS).describe("Dataset and on-disk layout."),
+    root: z
+      .string()
+      .default("")
+      .describe("Directory of the dataset in its standard layout; may be empty only for `digits` (built in)."),
+    splits: z
+      .strictObject({
+        valFraction: between(0, 1, "open")
+          .default(0.1)
+          .describe("Fraction of the training set held out as the validation split that rewards are measured on."),
+        splitSeed: uint32().default(0).describe("Seed of the train/validation split, independent of the search seed."),
+      })
+      .prefault({})
+      .describe(
+        "How the validation split is carved out of the training set (the test split is never used for rewards).",
+      ),
+    labelNoise: z
+      .strictObject({
+        ratio: between(0, 1, "closedOpen").describe("Fraction of training labels replaced by a random other class."),
+        seed: uint32().default(0).describe("Seed of the label corruption."),
+      })
+      .optional()
+      .describe("Symmetric label noise on the training split (the paper's noisy CIFAR-10 runs)."),
+  })
+  .describe("Where the data comes from and how it is split.");
+
+export const initSchema = z
+  .discriminatedUnion("kind", [
+    z.strictObject({ kind: z.literal("identity") }).describe("Plain softmax cross-entropy."),
+    z
+      .strictObject({
+        kind: z.literal("cosineMargin"),
+        margin: z.number().describe("Margin m of t(x) = x - m, in cosine units (not radians)."),
+      })
+      .describe("CosFace / AM-softmax: t(x) = x - margin, tau the identity."),
+    z
+      .strictObject({
+        kind: z.literal("theta"),
+        theta: z.array(z.number()).describe("Explicit mu_0 = [a_t (M), b_t (M), a_tau (M), b_tau (M)], length 4M."),
+      })
+      .describe("An explicit initial mu."),
+  ])
+  .prefault({ kind: "identity" })
+  .describe("Initial mean mu_0 of the sampling distribution.");
+
+export const searchSection = z
+  .strictObject({
+    mode: z
+      .enum(SEARCH_MODES)
+      .default("amlfs")
+      .describe(
+        "amlfs: sample and update mu; fixed: sample around mu_0, never update; baseline: train theta = mu_0 alone.",
+      ),
+    B: integer(1)
+      .optional()
+      .describe(`Samples (tasks) per epoch. Default ${DEFAULT_B}; in baseline mode it must be 1 and defaults to 1.`),
+    M: integer(1).default(6).describe("Number of intervals of t and tau; theta has length 4M."),
+    sigmaStd: positive()
+      .default(0.2)
+      .describe("Standard deviation of each coordinate of theta_k ~ N(mu, sigmaStd^2 I) (not a variance)."),
+    lr: positive().default(0.05).describe("Adam learning rate of the ascent on mu."),
+    epochs: integer(1).describe("Number of training epochs; one policy update per epoch."),
+    init: initSchema,
+  })
+  .describe("The loss-function search (Li et al., ICCV 2019, Sec. 4.1).");
+
+export const workersSection = z
+  .strictObject({
+    count: integer(1).default(1).describe("Number of worker processes W (W <= B); each runs one sample at a time."),
+    launcher: z.enum(LAUNCHERS).default("local").describe("How workers are started."),
+    devices: z
+      .union([
+        z.enum(["auto", "cpu"]),
+        z
+          .array(z.string().regex(/^(cpu|cuda:\d+)$/, { error: 'expected a device name like "cuda:0" or "cpu"' }), {
+            error: 'expected an array of device names like ["cuda:0", "cuda:1"]',
+          })
+          .min(1, { error: "expected at least one device" }),
+      ])
+      .default("auto")
+      .describe('"auto" (one worker per visible GPU, else CPU), "cpu", or explicit devices like ["cuda:0", "cuda:1"].'),
+    threadsPerWorker: integer(1)
+      .optional()
+      .describe("CPU threads per worker (torch.set_num_threads); unset: automatic."),
+    heartbeatTimeoutMs: integer(1)
+      .default(30_000)
+      .describe("A worker silent for longer than this, in milliseconds, is declared lost."),
+  })
+  .prefault({})
+  .describe("The worker processes that train the samples.");
+
+export const rewardSection = z
+  .strictObject({
+    metric: z
+      .enum(REWARD_METRICS)
+      .describe(
+        "Validation metric used as the reward: top1 (classification), mAP or rank1 (re-ID), " +
+          "verificationAccuracy (face).",
+      ),
+  })
+  .describe("How each sample is scored.");
+
+export const outputSection = z
+  .strictObject({
+    dir: z
+      .string()
+      .min(1, { error: "expected a non-empty path" })
+      .default("runs")
+      .describe("Parent directory of run directories (<dir>/<name>/)."),
+  })
+  .prefault({})
+  .describe("Where results are written.");
