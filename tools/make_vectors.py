@@ -453,6 +453,63 @@ def update_cases():
     return {"description": "REINFORCE direction and one Adam ascent step", "cases": cases}
 
 
+def wire_cases():
+    sha = "ab" * 32
+    head = {"protocol": 1, "msgId": "m1", "runId": "run-1"}
+
+    def msg(type_, sender="w0", **fields):
+        return dict(head, type=type_, sender=sender, **fields)
+
+    valid = {
+        "hello": msg("hello", pid=4242, host="node-1", device="cpu", threads=1,
+                     versions={"python": "3.11.7", "torch": "2.13.0", "amlfs": "0.1.0", "pyzmq": "27.3.0"},
+                     adapter="small-cnn", datasetSizes={"train": 1437, "val": 180, "test": 180}),
+        "welcome": msg("welcome", "controller", replyTo="m0", heartbeatIntervalMs=1000, heartbeatTimeoutMs=10000,
+                       experiment={"name": "demo", "seed": 0}),
+        "heartbeat": msg("heartbeat"),
+        "initRequest": msg("initRequest", "controller", seed=7),
+        "task": msg("task", "controller", taskId="e0003-s01-a0", kind="train", epoch=3, sample=1,
+                    theta=identity(2), M=2, start=sha, seed=99, split="val"),
+        "progress": msg("progress", taskId="e0003-s01-a0", step=10, steps=45, loss=0.731, samplesPerSec=812.5),
+        "result": msg("result", taskId="e0003-s01-a0", ok=True, reward=0.912, trainLoss=0.42,
+                      metrics={"top1": 0.912}, timingsMs={"train": 5120.0, "eval": 310.5}),
+        "result/failed": msg("result", taskId="e0003-s02-a1", ok=False, reward=None, trainLoss=None, metrics={},
+                             timingsMs={}, reason="loss is NaN at step 17"),
+        "keep": msg("keep", "controller", taskId="e0003-s01-a0", keep=True),
+        "checkpointRequest/by-sha": msg("checkpointRequest", sha256=sha),
+        "checkpointRequest/by-task": msg("checkpointRequest", "controller", taskId="e0003-s01-a0"),
+        "checkpoint": msg("checkpoint", sha256=sha, sizeBytes=1048576, taskId="e0003-s01-a0"),
+        "reject": msg("reject", "controller", reason="header is not valid JSON", rejectedMsgId=None),
+        "shutdown": msg("shutdown", "controller", reason="run finished"),
+    }
+    cases = [{"name": name, "valid": True, "header": header} for name, header in valid.items()]
+
+    def bad(name, header, field):
+        cases.append({"name": name, "valid": False, "header": header, "error": {"field": field}})
+
+    def without(header, key):
+        return {k: v for k, v in header.items() if k != key}
+
+    bad("wrong-protocol-version", dict(valid["heartbeat"], protocol=2), "protocol")
+    bad("unknown-type", dict(valid["heartbeat"], type="gossip"), "type")
+    bad("missing-msgId", without(valid["heartbeat"], "msgId"), "msgId")
+    bad("missing-runId", without(valid["task"], "runId"), "runId")
+    bad("unknown-field", dict(valid["heartbeat"], extra=1), "extra")
+    bad("task/theta-not-numbers", dict(valid["task"], theta=["a"] * 8), "theta")
+    bad("task/bad-sha", dict(valid["task"], start="xyz"), "start")
+    bad("task/negative-epoch", dict(valid["task"], epoch=-1), "epoch")
+    bad("task/unknown-kind", dict(valid["task"], kind="dance"), "kind")
+    bad("hello/missing-versions", without(valid["hello"], "versions"), "versions")
+    bad("progress/step-fraction", dict(valid["progress"], step=1.5), "step")
+    bad("result/reward-string", dict(valid["result"], reward="0.9"), "reward")
+    bad("checkpoint/size-negative", dict(valid["checkpoint"], sizeBytes=-5), "sizeBytes")
+    bad("sender/bad-characters", dict(valid["heartbeat"], sender="w 0;rm"), "sender")
+    bad("not-an-object", ["heartbeat"], "header")
+    cases.append({"name": "not-json", "valid": False, "raw": "{\"protocol\": 1, \"type\": ", "error": {"field": "header"}})
+    cases.append({"name": "not-utf8-json-text", "valid": False, "raw": "heartbeat please", "error": {"field": "header"}})
+    return {"description": "wire message headers: one valid case per type, and invalid ones (docs/protocol.md)", "cases": cases}
+
+
 # ---------------------------------------------------------------- output
 
 
@@ -473,6 +530,7 @@ FILES = {
     "policy/sample.json": sample_cases,
     "policy/rewards.json": rewards_cases,
     "policy/update.json": update_cases,
+    "wire/messages.json": wire_cases,
 }
 
 

@@ -1,31 +1,34 @@
 /**
- * Writes proto/experiment.schema.json from the zod schema (`npm run proto`), or with
- * `--check` exits 1 when the committed file differs (`npm run proto:check`).
+ * Writes the generated files of proto/ from their zod sources (`npm run proto`), or with
+ * `--check` exits 1 naming each file that differs (`npm run proto:check`).
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { EXPERIMENT_SCHEMA_FILE, renderExperimentJsonSchema, schemaDriftMessage } from "./json-schema.js";
+import { driftMessage, GENERATED_FILES, type GeneratedFile } from "./generated.js";
 
-const SCHEMA_PATH = fileURLToPath(new URL(`../../${EXPERIMENT_SCHEMA_FILE}`, import.meta.url));
+function absolute(file: GeneratedFile): string {
+  return fileURLToPath(new URL(`../../${file.path}`, import.meta.url));
+}
 
-function readCommitted(): string | undefined {
+function readCommitted(file: GeneratedFile): string | undefined {
   try {
-    return readFileSync(SCHEMA_PATH, "utf8");
+    return readFileSync(absolute(file), "utf8");
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new Error(`cannot read ${EXPERIMENT_SCHEMA_FILE}`, { cause: error });
+    throw new Error(`cannot read ${file.path}`, { cause: error });
   }
 }
 
 function main(args: readonly string[]): number {
   if (args.includes("--check")) {
-    const drift = schemaDriftMessage(readCommitted());
-    if (drift === null) return 0;
-    process.stderr.write(`${drift}\n`);
-    return 1;
+    const drifts = GENERATED_FILES.map((file) => driftMessage(file, readCommitted(file))).filter((m) => m !== null);
+    for (const drift of drifts) process.stderr.write(`${drift}\n`);
+    return drifts.length === 0 ? 0 : 1;
   }
-  writeFileSync(SCHEMA_PATH, renderExperimentJsonSchema());
-  process.stdout.write(`wrote ${EXPERIMENT_SCHEMA_FILE}\n`);
+  for (const file of GENERATED_FILES) {
+    writeFileSync(absolute(file), file.render());
+    process.stdout.write(`wrote ${file.path}\n`);
+  }
   return 0;
 }
 

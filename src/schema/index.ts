@@ -1,12 +1,7 @@
 export { ConfigError, type ConfigProblem } from "./errors.js";
 export { experimentObjectSchema, experimentSchema, type Experiment, type ExperimentInput } from "./experiment.js";
-export {
-  EXPERIMENT_SCHEMA_FILE,
-  EXPERIMENT_SCHEMA_ID,
-  experimentJsonSchema,
-  renderExperimentJsonSchema,
-  schemaDriftMessage,
-} from "./json-schema.js";
+export { driftMessage, GENERATED_FILES, type GeneratedFile } from "./generated.js";
+export { EXPERIMENT_SCHEMA_FILE, EXPERIMENT_SCHEMA_ID, experimentJsonSchema } from "./json-schema.js";
 export { parseExperiment } from "./parse.js";
 export {
   BASELINES,

@@ -27,17 +27,5 @@ export function experimentJsonSchema(): Record<string, unknown> {
   };
 }
 
-/** The file's exact text: two-space indentation and a trailing newline. */
-export function renderExperimentJsonSchema(): string {
-  return `${JSON.stringify(experimentJsonSchema(), null, 2)}\n`;
-}
-
 /** Where the generated schema is committed, relative to the repository root. */
 export const EXPERIMENT_SCHEMA_FILE = "proto/experiment.schema.json";
-
-/** Null when `committed` is what the zod schema generates, else the message to print. */
-export function schemaDriftMessage(committed: string | undefined): string | null {
-  if (committed === renderExperimentJsonSchema()) return null;
-  const reason = committed === undefined ? "is missing" : "is out of date";
-  return `${EXPERIMENT_SCHEMA_FILE} ${reason}: run \`npm run proto\``;
-}
