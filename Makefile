@@ -19,7 +19,7 @@ node_modules/.stamp: package.json package-lock.json
 $(VENV)/.stamp: python/pyproject.toml
 	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet $(TORCH_SPEC)
-	$(PY) -m pip install --quiet -e "python[test]"
+	$(PY) -m pip install --quiet -e "python[test,demo]"
 	touch $@
 
 setup: node_modules/.stamp $(VENV)/.stamp
