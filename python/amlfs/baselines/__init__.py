@@ -1,0 +1,25 @@
+"""Built-in baselines: a model, its data pipeline and training recipe, with the softmax branch searched.
+
+Importing this package registers ``small-cnn`` and ``resnet20``.
+"""
+from . import resnet20, small_cnn  # noqa: F401  (registration)
+from .classification import ClassificationRecipe, SgdConfig
+from .errors import BaselineError
+from .linear_head import cosine_and_scale
+from .recipe import EpochStats, NonFiniteLoss, Recipe
+from .registry import BaselineSpec, baseline_names, build_recipe, get_baseline, register_baseline
+
+__all__ = [
+    "BaselineError",
+    "BaselineSpec",
+    "ClassificationRecipe",
+    "EpochStats",
+    "NonFiniteLoss",
+    "Recipe",
+    "SgdConfig",
+    "baseline_names",
+    "build_recipe",
+    "cosine_and_scale",
+    "get_baseline",
+    "register_baseline",
+]

@@ -1,0 +1,146 @@
+"""Image classification trained with SGD, the searched loss on a bias-free linear head.
+
+Shared by ``small-cnn`` and ``resnet20``: a model with ``features(x) -> [N, D]`` and a
+``classifier = nn.Linear(D, C, bias=False)``; the loss sees
+``cosine_and_scale(features, classifier.weight)``, so the identity ``theta`` is exactly
+softmax cross-entropy on ``classifier(features)``.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable, Dict, Optional, Sequence, Tuple
+
+import torch
+from torch import nn
+
+from ..data import ClassificationData
+from ..data.rng import round_half_up
+from ..data.transforms import normalize, random_crop_flip
+from ..eval import ClassificationMetrics
+from .errors import BaselineError
+from .linear_head import cosine_and_scale
+from .recipe import EpochStats, NonFiniteLoss, Recipe
+
+ModelFactory = Callable[[int, int], nn.Module]  # (in_channels, num_classes) -> model
+
+
+@dataclass(frozen=True)
+class SgdConfig:
+    """SGD recipe. ``schedule``: ``"step"`` (times ``gamma`` at each milestone, fractions of
+    ``epochs``), ``"cosine"`` (to 0 over ``epochs``) or ``"none"``; stepped once per epoch."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    momentum: float
+    weight_decay: float
+    schedule: str = "step"
+    milestones: Tuple[float, ...] = (0.5, 0.75)
+    gamma: float = 0.1
+    crop_padding: int = 0
+    flip: bool = False
+    eval_batch_size: int = 1000
+
+
+def milestone_epochs(fractions: Sequence[float], epochs: int) -> list:
+    """Epochs at which a step schedule decays: ``max(1, round_half_up(f * epochs))``."""
+    return [max(1, round_half_up(f * epochs)) for f in fractions]
+
+
+class ClassificationRecipe(Recipe):
+    reward_metric = "top1"
+
+    def __init__(self, data: ClassificationData, make_model: ModelFactory, config: SgdConfig,
+                 device: torch.device, seed: int):
+        self.data = data
+        self.config = config
+        self.device = torch.device(device)
+        in_channels = int(data.train.images.shape[1])
+        self._make_model = lambda: make_model(in_channels, data.num_classes)
+        torch.manual_seed(seed)
+        self.model = self._make_model().to(self.device)
+        for name in ("features", "classifier"):
+            if not hasattr(self.model, name):
+                raise BaselineError(f"model {type(self.model).__name__} has no `{name}` (see amlfs.baselines.classification)")
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=config.lr, momentum=config.momentum,
+                                         weight_decay=config.weight_decay)
+        self.scheduler = self._make_scheduler()
+        self._initial_lrs = [group["lr"] for group in self.optimizer.param_groups]
+        self._initial_scheduler = copy.deepcopy(self.scheduler.state_dict()) if self.scheduler else None
+        self._splits = {
+            name: (part.images.to(self.device), part.labels.to(self.device))
+            for name, part in (("train", data.train), ("val", data.val), ("test", data.test))
+        }
+
+    def _make_scheduler(self):
+        config = self.config
+        if config.schedule == "step":
+            return torch.optim.lr_scheduler.MultiStepLR(
+                self.optimizer, milestones=milestone_epochs(config.milestones, config.epochs), gamma=config.gamma)
+        if config.schedule == "cosine":
+            return torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=config.epochs)
+        if config.schedule == "none":
+            return None
+        raise BaselineError(f"`baseline.options.schedule`: expected step, cosine or none, got {config.schedule!r}")
+
+    def dataset_sizes(self) -> Dict[str, int]:
+        return self.data.sizes()
+
+    def initialize(self, seed: int) -> None:
+        torch.manual_seed(seed)
+        self.model.load_state_dict(self._make_model().state_dict())
+        self.optimizer.state.clear()
+        for group, lr in zip(self.optimizer.param_groups, self._initial_lrs):
+            group["lr"] = lr
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(copy.deepcopy(self._initial_scheduler))
+
+    def _inputs(self, images: torch.Tensor, generator: Optional[torch.Generator]) -> torch.Tensor:
+        if generator is not None and self.config.crop_padding > 0:
+            images = random_crop_flip(images, self.config.crop_padding, generator, flip=self.config.flip)
+        return normalize(images, self.data.pixel_max, self.data.mean, self.data.std)
+
+    def train_epoch(self, task, loss_fn: nn.Module) -> EpochStats:
+        started = time.monotonic()
+        images, labels = self._splits["train"]
+        generator = task.generator()
+        order = torch.randperm(labels.shape[0], generator=generator)
+        batches = list(order.split(self.config.batch_size))
+        if len(batches) > 1 and batches[-1].numel() == 1:
+            batches.pop()  # a batch of one breaks batch norm
+        self.model.train()
+        loss_sum, seen = 0.0, 0
+        for step, index in enumerate(batches, start=1):
+            index = index.to(self.device)
+            x = self._inputs(images[index], generator)
+            y = labels[index]
+            cosine, scale = cosine_and_scale(self.model.features(x), self.model.classifier.weight)
+            loss = loss_fn(cosine, y, scale)
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise NonFiniteLoss(f"loss is {'NaN' if math.isnan(value) else 'infinite'} at step {step}")
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            loss_sum += value * y.shape[0]
+            seen += int(y.shape[0])
+            task.progress(step, len(batches), value, samples=seen)
+        if self.scheduler is not None:
+            self.scheduler.step()
+        return EpochStats(mean_loss=loss_sum / max(seen, 1), steps=len(batches), samples=seen,
+                          train_ms=(time.monotonic() - started) * 1000.0)
+
+    @torch.no_grad()
+    def evaluate(self, split: str) -> Dict[str, float]:
+        if split not in ("val", "test"):
+            raise BaselineError(f"Expected a split val or test, got {split!r}")
+        images, labels = self._splits[split]
+        self.model.eval()
+        metrics = ClassificationMetrics()
+        for start in range(0, labels.shape[0], self.config.eval_batch_size):
+            stop = start + self.config.eval_batch_size
+            metrics.update(self.model(self._inputs(images[start:stop], None)), labels[start:stop])
+        return metrics.compute()

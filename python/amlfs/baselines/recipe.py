@@ -1,0 +1,63 @@
+"""What the built-in worker drives: a ``Recipe`` per baseline, built from the experiment.
+
+A recipe owns the model, its optimizer and LR scheduler (what a checkpoint holds), its
+data, and knows how to train one epoch with a searched loss and how to evaluate. The
+built-in worker only calls this interface, so it never branches on the baseline.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, Dict, Optional
+
+import torch
+
+from ..worker.errors import TaskFailed
+
+
+@dataclass(frozen=True)
+class EpochStats:
+    """One training epoch: mean training loss over samples, steps and samples seen, wall time."""
+
+    mean_loss: float
+    steps: int
+    samples: int
+    train_ms: float
+
+
+class NonFiniteLoss(TaskFailed):
+    """The training loss became NaN or infinite; the message is the task's failure reason."""
+
+
+class Recipe(ABC):
+    """A baseline's model, optimizer recipe and data pipeline, driven task by task.
+
+    Attributes:
+        model, optimizer, scheduler: attached to the worker session (checkpointed).
+        reward_metric: key of :meth:`evaluate`'s result used as the reward.
+    """
+
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: Optional[Any]
+    reward_metric: str
+
+    @abstractmethod
+    def dataset_sizes(self) -> Dict[str, int]:
+        """``{"train", "val", "test"}`` sample counts."""
+
+    @abstractmethod
+    def initialize(self, seed: int) -> None:
+        """Rebuild the initial weights from ``seed`` and reset optimizer and scheduler (``initRequest``)."""
+
+    @abstractmethod
+    def train_epoch(self, task: Any, loss_fn: torch.nn.Module) -> EpochStats:
+        """Train one epoch with ``loss_fn`` (theta already set); data order from ``task.generator()``.
+
+        Calls ``task.progress`` as it goes; raises :class:`NonFiniteLoss` when the loss
+        is NaN or infinite. Steps the LR scheduler once at the end.
+        """
+
+    @abstractmethod
+    def evaluate(self, split: str) -> Dict[str, float]:
+        """Metrics of the current model on ``split`` (``"val"`` or ``"test"``), including ``reward_metric``."""

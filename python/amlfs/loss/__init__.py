@@ -1,0 +1,21 @@
+"""The searched loss of AM-LFS (Li et al., ICCV 2019): search space, ``t``/``tau`` and the loss."""
+from .errors import LossInputError
+from .log_tau import TAU_FLOOR, LogTau, effective_log_tau
+from .module import SearchedSoftmaxLoss
+from .piecewise_linear import interval_index, piecewise_linear
+from .search_space import SearchSpace, ThetaParts
+from .searched_softmax import searched_softmax_loss, searched_softmax_terms
+
+__all__ = [
+    "TAU_FLOOR",
+    "LogTau",
+    "LossInputError",
+    "SearchSpace",
+    "SearchedSoftmaxLoss",
+    "ThetaParts",
+    "effective_log_tau",
+    "interval_index",
+    "piecewise_linear",
+    "searched_softmax_loss",
+    "searched_softmax_terms",
+]

@@ -1,0 +1,42 @@
+"""Errors of the worker layer (transport, session, built-in worker)."""
+
+
+class WorkerError(RuntimeError):
+    """A problem of the worker session: configuration, protocol or state."""
+
+
+class SessionClosed(WorkerError):
+    """The session ended: the controller said ``shutdown`` or went silent. Not a task failure."""
+
+
+class ShutdownRequested(SessionClosed):
+    """The controller sent ``shutdown``; ``Session.__exit__`` treats it as a clean end."""
+
+
+class ControllerLost(SessionClosed):
+    """The controller was silent past ``heartbeatTimeoutMs`` or never answered ``hello``.
+
+    ``exit_code`` is what the worker process exits with: :attr:`NO_WELCOME` (3) or
+    :attr:`SILENT` (4).
+    """
+
+    NO_WELCOME = 3
+    SILENT = 4
+
+    def __init__(self, message: str, exit_code: int = 4):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class TaskFailed(Exception):
+    """Raise inside ``with task:`` to fail the task with exactly this message as the reason."""
+
+
+class HeaderError(ValueError):
+    """A wire header that must be rejected; ``field`` names the offending field (``header`` for the frame)."""
+
+    def __init__(self, field: str, reason: str, msg_id=None):
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+        self.msg_id = msg_id

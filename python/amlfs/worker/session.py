@@ -1,0 +1,410 @@
+"""The public worker API: connect to the controller, attach the training state, run tasks.
+
+Any training script can be driven by the AM-LFS controller with it (the built-in worker,
+``python -m amlfs.worker``, uses nothing else)::
+
+    from amlfs.worker import connect
+
+    with connect(adapter="my-model", dataset_sizes={"train": n, "val": m, "test": k}) as session:
+        session.attach(model=model, optimizer=optimizer, scheduler=scheduler)
+        loss_fn = amlfs.SearchedSoftmaxLoss(session.experiment["search"]["M"])
+        for task in session.tasks():
+            with task:
+                loss_fn.set_theta(task.theta)
+                ...                                  # train one epoch, task.progress(step, steps, loss)
+                task.report(reward=top1, metrics={"top1": top1})
+
+The endpoint, worker id and run id come from the arguments or from ``AMLFS_CONNECT``,
+``AMLFS_WORKER_ID`` and ``AMLFS_RUN_ID`` (set by the launcher); see docs/protocol.md.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import platform
+import queue
+import socket
+import sys
+import threading
+import time
+from collections import deque
+from typing import Any, Callable, Deque, Dict, Iterator, Mapping, Optional, Tuple
+
+import torch
+import zmq
+
+from ..checkpoint import CheckpointError, PackedState, pack_state, unpack_state
+from .errors import ControllerLost, SessionClosed, ShutdownRequested, WorkerError
+from .logs import configure_logging
+from .settings import Settings, resolve_settings
+from .store import StateStore
+from .task import Task
+from .transport import Event, Transport
+
+log = logging.getLogger("amlfs.worker")
+
+#: Seconds between a lost controller and the forced exit of the process (``exit_on_lost``).
+LOST_EXIT_GRACE_S = 2.0
+
+
+def connect(
+    adapter: str,
+    dataset_sizes: Optional[Mapping[str, int]] = None,
+    *,
+    endpoint: Optional[str] = None,
+    worker_id: Optional[str] = None,
+    run_id: Optional[str] = None,
+    device: Optional[str] = None,
+    threads: Optional[int] = None,
+    startup_timeout_s: Optional[float] = None,
+    exit_on_lost: bool = True,
+    progress_interval_s: float = 0.5,
+) -> "Session":
+    """Connect to the controller, send ``hello`` and wait for ``welcome``.
+
+    Args:
+        adapter: name of what this worker runs (a baseline name, or your own), sent in
+            ``hello``.
+        dataset_sizes: ``{"train", "val", "test"}`` sample counts for ``hello``; ``None``
+            sends zeros (not known before the experiment arrives, as for the built-in
+            worker).
+        endpoint, worker_id, run_id: default to ``AMLFS_CONNECT``, ``AMLFS_WORKER_ID``,
+            ``AMLFS_RUN_ID``.
+        device: ``"auto"`` (default, or ``AMLFS_DEVICE``), ``"cpu"`` or ``"cuda:N"``;
+            resolved into :attr:`Session.device`.
+        threads: ``torch.set_num_threads`` (default ``AMLFS_THREADS``; unset: torch's own).
+        startup_timeout_s: how long to wait for ``welcome`` (default 60 s, or
+            ``AMLFS_STARTUP_TIMEOUT_MS``).
+        exit_on_lost: when the controller goes silent past ``heartbeatTimeoutMs`` (or never
+            welcomes), end the process (exit status 4, or 3 without welcome) at most
+            2 s after the loss even if the training thread is busy, so a killed
+            controller leaves no orphans. With ``False`` the session only raises
+            :class:`ControllerLost` at the next call.
+        progress_interval_s: least time between two ``progress`` messages.
+
+    Raises:
+        ControllerLost: no ``welcome`` in time. WorkerError: bad settings, or the
+        controller rejected ``hello``.
+    """
+    settings = resolve_settings(endpoint, worker_id, run_id, device, threads, startup_timeout_s)
+    configure_logging(settings.worker_id)
+    if settings.threads is not None:
+        torch.set_num_threads(settings.threads)
+    session = Session(
+        settings, adapter, dataset_sizes, exit_on_lost=exit_on_lost, progress_interval_s=progress_interval_s
+    )
+    session._open()
+    return session
+
+
+class Session:
+    """A connected worker. Create it with :func:`connect`; use it as a context manager.
+
+    Attributes:
+        worker_id, run_id, endpoint: where it is connected and as whom.
+        device: the ``torch.device`` to train on. threads: ``torch.get_num_threads()``.
+        adapter: the name sent in ``hello``.
+        heartbeat_interval_ms, heartbeat_timeout_ms: from ``welcome``.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        adapter: str,
+        dataset_sizes: Optional[Mapping[str, int]] = None,
+        *,
+        exit_on_lost: bool = True,
+        progress_interval_s: float = 0.5,
+    ):
+        self.worker_id = settings.worker_id
+        self.run_id = settings.run_id
+        self.endpoint = settings.endpoint
+        self.device = settings.device
+        self.threads = torch.get_num_threads()
+        self.adapter = adapter
+        self.progress_interval_s = progress_interval_s
+        self.heartbeat_interval_ms: Optional[int] = None
+        self.heartbeat_timeout_ms: Optional[int] = None
+        self._dataset_sizes = _sizes(dataset_sizes)
+        self._exit_on_lost = exit_on_lost
+        self._store = StateStore()
+        self._transport = Transport(
+            settings.endpoint,
+            settings.worker_id,
+            settings.run_id,
+            self._store,
+            startup_timeout_s=settings.startup_timeout_s,
+            on_lost=self._on_lost,
+        )
+        self._experiment: Optional[Dict[str, Any]] = None
+        self._deferred: Deque[Any] = deque()
+        self._model: Optional[torch.nn.Module] = None
+        self._optimizer = None
+        self._scheduler = None
+        self._initialize: Optional[Callable[[int], None]] = None
+        self._current: Optional[Task] = None
+        self._closed = False
+
+    # ---- public -----------------------------------------------------------------------
+
+    @property
+    def experiment(self) -> Dict[str, Any]:
+        """The frozen experiment config from ``welcome`` (a copy: changing it changes nothing)."""
+        return copy.deepcopy(self._experiment)
+
+    def attach(
+        self,
+        model: torch.nn.Module,
+        optimizer: Optional[torch.optim.Optimizer] = None,
+        scheduler: Optional[Any] = None,
+        initialize: Optional[Callable[[int], None]] = None,
+    ) -> None:
+        """Name the objects a checkpoint holds; they are loaded in place before each task.
+
+        Args:
+            model: parameters and buffers are checkpointed.
+            optimizer: its state (momentum, ...) and param groups are checkpointed.
+            scheduler: an LR scheduler with ``state_dict``/``load_state_dict``.
+            initialize: called with the ``initRequest`` seed before the initial state is
+                uploaded, to (re)build the weights from that seed; without it the
+                attached state is uploaded as it is.
+        """
+        if not isinstance(model, torch.nn.Module):
+            raise WorkerError(f"Expected `model` to be a torch.nn.Module, got {type(model).__name__}")
+        self._model, self._optimizer, self._scheduler, self._initialize = model, optimizer, scheduler, initialize
+
+    def tasks(self) -> Iterator[Task]:
+        """Yield tasks until ``shutdown``, with each task's start state loaded.
+
+        Answers ``initRequest`` (packs and uploads the attached state), downloads start
+        states it does not hold, seeds torch with the task seed. A task whose start state
+        cannot be loaded is failed here and not yielded. A task left without
+        :meth:`Task.report` or :meth:`Task.fail` is failed when the loop moves on.
+
+        Raises :class:`ControllerLost` when the controller goes silent.
+        """
+        if self._model is None:
+            raise WorkerError("call session.attach(model=..., ...) before session.tasks()")
+        while True:
+            item = self._next()
+            if isinstance(item, Event):
+                if isinstance(item.error, ShutdownRequested):
+                    return
+                raise item.error
+            kind = item.type
+            if kind == "initRequest":
+                self._answer_init(item.header)
+            elif kind == "task":
+                try:
+                    task = self._begin(item.header)
+                except ShutdownRequested:
+                    return
+                if task is None:
+                    continue
+                self._current = task
+                # Left by break or an exception, the generator is closed here (GeneratorExit);
+                # the session's __exit__ or close() then reports the task, with the exception.
+                yield task
+                if not task.done and self._open_for_results():
+                    task.fail("the task ended without task.report() or task.fail()")
+                self._current = None
+            else:
+                log.warning("ignored %s (msgId %s) outside a request", kind, item.header.get("msgId"))
+
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        """Wait until every message sent so far was handed to ZeroMQ; whether it was in time."""
+        return self._transport.flush(timeout_s)
+
+    def close(self) -> None:
+        """Let queued messages leave, then close the socket. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        task = self._current
+        if task is not None and not task.done and self._open_for_results():
+            task.fail("the worker stopped before task.report()")
+        if self._transport.lost is None:
+            self._transport.flush(5.0)
+        self._transport.close()
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        task = self._current
+        if task is not None and not task.done and isinstance(exc, BaseException) and not isinstance(exc, SessionClosed):
+            task.fail(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+        self.close()
+        return isinstance(exc, ShutdownRequested)
+
+    # ---- internals used by Task -----------------------------------------------------------
+
+    def _open_for_results(self) -> bool:
+        return self._transport.lost is None and self._transport.shutdown is None
+
+    def _check_open(self) -> None:
+        if self._transport.lost is not None:
+            raise self._transport.lost
+        if self._transport.shutdown is not None:
+            raise self._transport.shutdown
+
+    def _pack_trained(self, task: Task) -> Tuple[PackedState, float]:
+        started = time.monotonic()
+        packed = pack_state(self._model, self._optimizer, self._scheduler, epoch=task.start_epoch + 1)
+        self._store.hold(task.id, packed)
+        return packed, (time.monotonic() - started) * 1000.0
+
+    # ---- internals ------------------------------------------------------------------------
+
+    def _open(self) -> None:
+        self._transport.start()
+        hello_id = self._transport.send("hello", self._hello_fields(), expect_reply=True)
+        log.info("connecting to %s as %s (run %s, device %s)", self.endpoint, self.worker_id, self.run_id, self.device)
+        try:
+            while True:
+                item = self._next()
+                if isinstance(item, Event):
+                    raise item.error
+                if item.type == "welcome":
+                    break
+                if item.type == "reject" and item.header.get("rejectedMsgId") == hello_id:
+                    raise WorkerError(f"the controller rejected hello: {item.header['reason']}")
+                self._deferred.append(item)
+        except BaseException:
+            self._transport.done_waiting(hello_id)
+            self.close()
+            raise
+        self._transport.done_waiting(hello_id)
+        header = item.header
+        self._experiment = header["experiment"]
+        self.heartbeat_interval_ms = header["heartbeatIntervalMs"]
+        self.heartbeat_timeout_ms = header["heartbeatTimeoutMs"]
+        log.info("welcome: heartbeat every %d ms, timeout %d ms", self.heartbeat_interval_ms, self.heartbeat_timeout_ms)
+
+    def _hello_fields(self) -> Dict[str, Any]:
+        return {
+            "pid": os.getpid(),
+            "host": socket.gethostname()[:256],
+            "device": str(self.device),
+            "threads": self.threads,
+            "versions": {
+                "python": platform.python_version(),
+                "torch": torch.__version__[:64],
+                "amlfs": _amlfs_version(),
+                "pyzmq": zmq.__version__,
+            },
+            "adapter": self.adapter[:64],
+            "datasetSizes": self._dataset_sizes,
+        }
+
+    def _next(self) -> Any:
+        """The next message or event for this thread (deferred ones first)."""
+        if self._deferred:
+            return self._deferred.popleft()
+        while True:
+            try:
+                return self._transport.inbox.get(timeout=0.5)
+            except queue.Empty:
+                ended = self._transport.lost or self._transport.shutdown
+                if ended is not None:  # its event was consumed by an earlier call
+                    return Event(ended)
+
+    def _answer_init(self, header: Dict[str, Any]) -> None:
+        """Build the initial state from the seed and upload it; a failure is answered with ``reject``."""
+        seed = header["seed"]
+        try:
+            if self._initialize is not None:
+                self._initialize(seed)
+            packed = pack_state(self._model, self._optimizer, self._scheduler, epoch=0)
+        except Exception as error:  # the run goes on: the controller can ask another worker
+            reason = f"cannot build the initial state for seed {seed}: {type(error).__name__}: {error}"
+            log.exception("%s", reason)
+            self._transport.send("reject", {"reason": reason[:4096], "rejectedMsgId": header["msgId"]})
+            return
+        self._store.add_start(packed.sha256, packed.data)
+        self._transport.send(
+            "checkpoint",
+            {"sha256": packed.sha256, "sizeBytes": packed.size_bytes},
+            payload=[packed.data],
+            reply_to=header["msgId"],
+        )
+        log.info("initial state %s (%d bytes) uploaded for seed %d", packed.sha256[:12], packed.size_bytes, seed)
+
+    def _begin(self, header: Dict[str, Any]) -> Optional[Task]:
+        started = time.monotonic()
+        placeholder = Task(self, header, start_epoch=-1, load_ms=0.0, started=started)
+        try:
+            data = self._store.start(header["start"]) or self._download(header["start"])
+            start_epoch = unpack_state(data, self._model, self._optimizer, self._scheduler)
+        except (CheckpointError, _DownloadFailed) as error:
+            placeholder.fail(f"start state {header['start'][:12]}: {error}")
+            return None
+        if header["kind"] == "train" and start_epoch != header["epoch"]:
+            log.warning("task %s is for epoch %d, its start state has trained %d epochs", header["taskId"],
+                        header["epoch"], start_epoch)
+        torch.manual_seed(header["seed"])
+        load_ms = (time.monotonic() - started) * 1000.0
+        return Task(self, header, start_epoch=start_epoch, load_ms=load_ms, started=started)
+
+    def _download(self, sha256: str) -> bytes:
+        msg_id = self._transport.send("checkpointRequest", {"sha256": sha256}, expect_reply=True)
+        try:
+            while True:
+                item = self._transport.inbox.get()
+                if isinstance(item, Event):
+                    raise item.error
+                header = item.header
+                if header.get("replyTo") == msg_id and item.error is not None:
+                    raise _DownloadFailed(f"bad checkpoint from the controller: {item.error}")
+                if item.type == "reject" and header.get("rejectedMsgId") == msg_id:
+                    raise _DownloadFailed(f"the controller rejected the request: {header['reason']}")
+                if item.type == "checkpoint" and header.get("replyTo") == msg_id:
+                    if header["sha256"] != sha256:
+                        raise _DownloadFailed(f"asked for {sha256}, the controller sent {header['sha256']}")
+                    data = item.payload[0]
+                    self._store.add_start(sha256, data)
+                    return data
+                self._deferred.append(item)
+        finally:
+            self._transport.done_waiting(msg_id)
+
+    def _on_lost(self, error: ControllerLost) -> None:
+        if not self._exit_on_lost:
+            return
+
+        def exit_now() -> None:
+            sys.stderr.flush()
+            os._exit(error.exit_code)
+
+        timer = threading.Timer(LOST_EXIT_GRACE_S, exit_now)
+        timer.daemon = True
+        timer.start()
+
+
+class _DownloadFailed(WorkerError):
+    pass
+
+
+def _sizes(sizes: Optional[Mapping[str, int]]) -> Dict[str, int]:
+    if sizes is None:
+        return {"train": 0, "val": 0, "test": 0}
+    out = {}
+    for name in ("train", "val", "test"):
+        value = sizes.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise WorkerError(f"Expected dataset_sizes[{name!r}] to be a non-negative integer, got {value!r}")
+        out[name] = value
+    unknown = sorted(set(sizes) - {"train", "val", "test"})
+    if unknown:
+        raise WorkerError(f"unknown dataset_sizes key {unknown[0]!r} (expected train, val, test)")
+    return out
+
+
+def _amlfs_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("amlfs")[:64]
+    except Exception:  # not installed as a distribution (a checkout on PYTHONPATH)
+        return "0+unknown"

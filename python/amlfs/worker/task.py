@@ -1,0 +1,181 @@
+"""One ``task`` from the controller: train one epoch (or evaluate) and report."""
+from __future__ import annotations
+
+import logging
+import math
+import time
+import traceback
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
+
+import torch
+
+from .errors import SessionClosed, TaskFailed
+from .wire import finite_or_none
+
+if TYPE_CHECKING:
+    from .session import Session
+
+log = logging.getLogger("amlfs.worker")
+
+
+class Task:
+    """A task to run; obtained from :meth:`Session.tasks`, with the start state already loaded.
+
+    Attributes (from the ``task`` message, docs/protocol.md):
+        id: task id, e.g. ``e0003-s01-a0`` or ``final-test-a0``.
+        kind: ``"train"`` (train one epoch with ``theta``, report the validation reward)
+            or ``"evaluate"`` (report metrics of the start state on ``split``).
+        epoch, sample: position in the search.
+        theta: ``[a_t (M), b_t (M), a_tau (M), b_tau (M)]`` as a tuple of floats.
+        M: number of intervals.
+        start: sha256 of the state the task starts from (loaded into the attached objects).
+        seed: seeds ``torch`` (already applied with ``torch.manual_seed``) and the data
+            order (:meth:`generator`); equal for all samples of an epoch.
+        split: ``"val"`` or ``"test"``, where the reward or metrics are measured.
+        start_epoch: the epoch counter stored in the start state (epochs completed).
+
+    Use it as a context manager: an exception inside ``with task:`` fails the task with
+    the exception as the reason (a :class:`TaskFailed` gives the reason verbatim) and the
+    loop goes on to the next task.
+    """
+
+    def __init__(self, session: "Session", header: Dict[str, Any], start_epoch: int, load_ms: float, started: float):
+        self._session = session
+        self.header = header
+        self.id: str = header["taskId"]
+        self.kind: str = header["kind"]
+        self.epoch: int = header["epoch"]
+        self.sample: int = header["sample"]
+        self.theta: Tuple[float, ...] = tuple(float(v) for v in header["theta"])
+        self.M: int = header["M"]
+        self.start: str = header["start"]
+        self.seed: int = header["seed"]
+        self.split: str = header["split"]
+        self.start_epoch = start_epoch
+        self._load_ms = load_ms
+        self._started = started
+        self._trained_from = time.monotonic()
+        self._last_progress: Optional[float] = None
+        self.done = False
+
+    @property
+    def is_train(self) -> bool:
+        return self.kind == "train"
+
+    def generator(self, device: Any = "cpu") -> torch.Generator:
+        """A fresh ``torch.Generator`` seeded with :attr:`seed` (shuffles, augmentation)."""
+        return torch.Generator(device=device).manual_seed(self.seed)
+
+    def progress(self, step: int, steps: int, loss: Optional[float] = None, *, samples: Optional[int] = None) -> bool:
+        """Report training progress; sent at most every ``progress_interval_s`` (and always for the last step).
+
+        Args:
+            step: steps done so far; steps: steps in this epoch.
+            loss: current training loss (NaN or infinity are sent as null).
+            samples: samples processed so far in this task, for ``samplesPerSec``.
+
+        Returns whether a message was sent. Raises :class:`SessionClosed` once the
+        controller is lost or said ``shutdown``, so a long epoch stops early.
+        """
+        self._session._check_open()
+        now = time.monotonic()
+        interval = self._session.progress_interval_s
+        if self._last_progress is not None and step < steps and now - self._last_progress < interval:
+            return False
+        self._last_progress = now
+        elapsed = now - self._trained_from
+        rate = samples / elapsed if samples is not None and elapsed > 0 else None
+        self._session._transport.send(
+            "progress",
+            {
+                "taskId": self.id,
+                "step": int(step),
+                "steps": int(steps),
+                "loss": finite_or_none(loss),
+                "samplesPerSec": finite_or_none(rate),
+            },
+        )
+        return True
+
+    def report(
+        self,
+        reward: Optional[float],
+        metrics: Optional[Mapping[str, Optional[float]]] = None,
+        *,
+        train_loss: Optional[float] = None,
+        timings_ms: Optional[Mapping[str, float]] = None,
+    ) -> None:
+        """Send the ``result``; for a train task, first serialize and hold the trained state.
+
+        A train task needs a finite ``reward`` (the validation metric); a NaN, infinite or
+        missing one is reported as a failure (``ok: false``, ``reward: null``). For an
+        evaluate task ``reward`` may be ``None``. ``metrics`` values that are NaN are
+        sent as null. ``timings_ms`` is merged with the session's own ``load``, ``pack``
+        and ``task`` timings.
+        """
+        self._session._check_open()
+        self._require_open()
+        value = finite_or_none(reward) if reward is not None else None
+        if self.is_train and value is None:
+            text = "missing" if reward is None else str(float(reward))
+            self.fail(f"reward is {text} (a train task needs a finite validation reward)", metrics=metrics)
+            return
+        timings = self._timings(timings_ms)
+        if self.is_train:
+            packed = self._session._pack_trained(self)
+            timings["pack"] = packed[1]
+        timings["task"] = (time.monotonic() - self._started) * 1000.0
+        self._send_result(True, value, metrics, train_loss, timings, None)
+
+    def fail(self, reason: str, *, metrics: Optional[Mapping[str, Optional[float]]] = None) -> None:
+        """Send ``result {ok: false, reason}``; nothing is held. The worker stays up."""
+        self._require_open()
+        timings = self._timings(None)
+        timings["task"] = (time.monotonic() - self._started) * 1000.0
+        log.warning("task %s failed: %s", self.id, reason)
+        self._send_result(False, None, metrics, None, timings, str(reason)[:4096] or "failed")
+
+    def __enter__(self) -> "Task":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc is None or isinstance(exc, SessionClosed) or not isinstance(exc, Exception):
+            return False
+        if self.done:
+            log.error("exception after task %s was reported: %r", self.id, exc)
+            return False
+        if isinstance(exc, TaskFailed):
+            reason = str(exc)
+        else:
+            reason = f"{type(exc).__name__}: {exc}"
+            log.error("task %s raised:\n%s", self.id, "".join(traceback.format_exception(exc_type, exc, tb)).rstrip())
+        self.fail(reason)
+        return True
+
+    def _timings(self, given: Optional[Mapping[str, float]]) -> Dict[str, float]:
+        timings: Dict[str, float] = {}
+        for name, value in (given or {}).items():
+            value = float(value)
+            if not math.isfinite(value) or value < 0:
+                raise ValueError(f"Expected timings_ms[{name!r}] to be a non-negative number, got {value}")
+            timings[str(name)] = value
+        timings["load"] = self._load_ms
+        return timings
+
+    def _require_open(self) -> None:
+        if self.done:
+            raise RuntimeError(f"task {self.id} was already reported")
+
+    def _send_result(self, ok, reward, metrics, train_loss, timings, reason) -> None:
+        fields: Dict[str, Any] = {
+            "taskId": self.id,
+            "ok": ok,
+            "reward": reward,
+            "trainLoss": finite_or_none(train_loss),
+            "metrics": {str(k): finite_or_none(v) for k, v in (metrics or {}).items()},
+            "timingsMs": timings,
+        }
+        if reason is not None:
+            fields["reason"] = reason
+        self.done = True
+        self._session._transport.send("result", fields)

@@ -1,0 +1,39 @@
+"""The shipped experiment configs (configs/) are valid and buildable by the Python side."""
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from jsonschema import Draft202012Validator
+
+from amlfs.baselines import build_recipe, get_baseline
+from amlfs.baselines.options import parse_options
+from amlfs.data import DatasetConfig
+
+REPO = Path(__file__).resolve().parents[3]
+CONFIGS = sorted((REPO / "configs").glob("*/*.json"))
+SCHEMA = json.loads((REPO / "proto" / "experiment.schema.json").read_text())
+
+
+def test_the_configs_are_there():
+    names = {path.relative_to(REPO / "configs").as_posix() for path in CONFIGS}
+    expected = {f"cifar10/resnet20-noise{r}-{m}.json" for r in (0, 10, 20) for m in ("baseline", "amlfs")}
+    assert expected | {"demo/digits-amlfs.json", "demo/digits-baseline.json"} <= names
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_config_is_valid(path):
+    config = json.loads(path.read_text())
+    Draft202012Validator(SCHEMA).validate(config)
+    assert config["name"] == path.stem
+    baseline = config["baseline"]
+    module = __import__(get_baseline(baseline["name"]).build.__module__, fromlist=["OPTIONS"])
+    parse_options(baseline["name"], baseline.get("options", {}), module.OPTIONS)
+    dataset = DatasetConfig.from_section(config["dataset"])
+    assert dataset.kind in get_baseline(baseline["name"]).datasets
+
+
+@pytest.mark.parametrize("path", [p for p in CONFIGS if p.parent.name == "demo"], ids=lambda p: p.name)
+def test_demo_configs_build(path):
+    recipe = build_recipe(json.loads(path.read_text()), torch.device("cpu"))
+    assert int(recipe.data.noisy.sum()) == round(0.2 * recipe.dataset_sizes()["train"])
