@@ -130,13 +130,17 @@ def loss_case(theta, m, cosine, target, scale):
         logits[y] = s(r, y) * t_y
         top = max(logits)
         lse = top + math.log(sum(math.exp(v - top) for v in logits))
-        log_p = logits[y] - lse
+        others = [math.exp(v - lse) for j, v in enumerate(logits) if j != y]  # q_j, j != y
+        if logits[y] >= top:  # p near 1: log p = -log1p(sum_j exp(f_j - f'_y)) keeps full accuracy
+            log_p = -math.log1p(sum(math.exp(v - logits[y]) for j, v in enumerate(logits) if j != y))
+        else:
+            log_p = logits[y] - lse
         _, value, floored, coef = log_tau_effective(theta, m, log_p)
         out["loss"].append(-value)
         out["logTau"].append(value)
         out["floored"].append(floored)
-        # dL/df'_j = coef * (q_j - [j == y])
-        g_logit = [coef * (math.exp(v - lse) - (1.0 if j == y else 0.0)) for j, v in enumerate(logits)]
+        # dL/df'_j = coef * (q_j - [j == y]), with q_y - 1 = -(sum of the other q_j)
+        g_logit = [coef * (-math.fsum(others) if j == y else math.exp(v - lse)) for j, v in enumerate(logits)]
         g_cos, g_s = [], []
         for j in range(c):
             if j == y:
