@@ -1,0 +1,127 @@
+/**
+ * `amlfs`: the command line. `main(argv)` parses the arguments, runs one command and
+ * returns its exit code (documented in every --help; see exit-codes.ts).
+ */
+import { readFileSync } from "node:fs";
+import { type ParseArgsConfig, parseArgs } from "node:util";
+import { RunError } from "../orchestrate/errors.js";
+import { RunDir } from "../orchestrate/run-dir.js";
+import { checkHeartbeats } from "../orchestrate/run.js";
+import { ConfigError } from "../schema/index.js";
+import { UsageError } from "./errors.js";
+import { EXIT } from "./exit-codes.js";
+import { readConfigFile } from "./load-config.js";
+import { runCommand } from "./run-command.js";
+import { TOP_USAGE, USAGES } from "./usage.js";
+
+interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const defaultIo: Io = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: readonly string[], io: Io = defaultIo): Promise<number> {
+  try {
+    return await dispatch(argv, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.err(`amlfs: ${error.message}\n\n${error.command === null ? TOP_USAGE : USAGES[error.command]}`);
+      return EXIT.usage;
+    }
+    if (error instanceof ConfigError) {
+      io.err(`${error.message}\n`);
+      return EXIT.usage;
+    }
+    if (error instanceof RunError) {
+      io.err(`amlfs: ${error.message}\n`);
+      return error.resumable ? EXIT.runFailed : EXIT.usage;
+    }
+    io.err(`amlfs: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
+    return EXIT.runFailed;
+  }
+}
+
+async function dispatch(argv: readonly string[], io: Io): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+    io.out(TOP_USAGE);
+    return command === undefined ? EXIT.usage : EXIT.ok;
+  }
+  if (command === "--version" || command === "-V") {
+    io.out(`${version()}\n`);
+    return EXIT.ok;
+  }
+  if (!(command in USAGES)) throw new UsageError(`unknown command ${JSON.stringify(command)}`, null);
+  const args = parse(command, rest);
+  if (args.help) {
+    io.out(USAGES[command] as string);
+    return EXIT.ok;
+  }
+  const [target, ...extra] = args.positionals;
+  if (target === undefined) throw new UsageError(`${command}: expected ${command === "resume" ? "a run directory" : "a config file"}`, command);
+  if (extra.length > 0) throw new UsageError(`${command}: unexpected argument ${JSON.stringify(extra[0])}`, command);
+
+  switch (command) {
+    case "validate": {
+      const config = await readConfigFile(target);
+      io.out(`${JSON.stringify(config, null, 2)}\n`);
+      return EXIT.ok;
+    }
+    case "search": {
+      const config = await readConfigFile(target, args.workers === undefined ? {} : { workers: args.workers });
+      checkHeartbeats(config, undefined, target);
+      const dir = await RunDir.create(args.out ?? `${config.output.dir}/${config.name}`, config);
+      return runCommand(dir, config, { json: args.json, resumed: false });
+    }
+    default: {
+      const { dir, config } = await RunDir.open(target);
+      return runCommand(dir, config, { json: args.json, resumed: true });
+    }
+  }
+}
+
+interface Parsed {
+  help: boolean;
+  json: boolean;
+  out: string | undefined;
+  workers: number | undefined;
+  positionals: string[];
+}
+
+function parse(command: string, argv: readonly string[]): Parsed {
+  const options: ParseArgsConfig["options"] = {
+    help: { type: "boolean", short: "h" },
+    ...(command === "validate" ? {} : { json: { type: "boolean" } }),
+    ...(command === "search" ? { out: { type: "string" }, workers: { type: "string" } } : {}),
+  };
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(`${command}: ${(error as Error).message}`, command, { cause: error });
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  let workers: number | undefined;
+  if (typeof values.workers === "string") {
+    workers = Number(values.workers);
+    if (!/^\d+$/.test(values.workers) || workers < 1) {
+      throw new UsageError(`${command}: --workers: expected an integer >= 1, got ${JSON.stringify(values.workers)}`, command);
+    }
+  }
+  return {
+    help: values.help === true,
+    json: values.json === true,
+    out: typeof values.out === "string" ? values.out : undefined,
+    workers,
+    positionals: parsed.positionals,
+  };
+}

@@ -1,0 +1,76 @@
+/** One plain line per event, for logs that are not a terminal (CI). */
+import type { TimedEvent } from "../../orchestrate/events.js";
+import { formatBytes, formatDuration, formatMetrics, formatNumber } from "./format.js";
+import type { Output, Reporter } from "./reporter.js";
+
+/** The line for an event, or null for events not worth a line (most progress). */
+export function plainLine(event: TimedEvent): string | null {
+  switch (event.type) {
+    case "run-start":
+      return (
+        `${event.resumed ? "resuming" : "starting"} run ${event.name}: ${event.epochs} epochs, B=${event.B}, ` +
+        `W=${event.W}${event.resumed ? `, from epoch ${event.nextEpoch + 1}` : ""}; run dir ${event.runDir}; ` +
+        `controller at ${event.endpoint}`
+      );
+    case "worker-up":
+      return `worker ${event.workerId} up: pid ${event.pid} on ${event.host}, ${event.device}, ${event.threads} threads`;
+    case "worker-lost":
+      return `worker ${event.workerId} lost: ${event.reason}`;
+    case "init-request":
+      return `worker ${event.workerId} builds the initial model (seed ${event.seed})`;
+    case "epoch-start":
+      return `epoch ${event.epoch + 1}/${event.epochs}: ${event.B} tasks from ${event.start}`;
+    case "task-start":
+      return `  ${event.taskId} started on ${event.workerId}`;
+    case "task-progress":
+      if (event.steps === 0 || event.step !== event.steps) return null;
+      return `  ${event.taskId} on ${event.workerId}: step ${event.step}/${event.steps}, loss ${formatNumber(event.loss)}`;
+    case "task-result":
+      if (!event.ok) return `  ${event.taskId} on ${event.workerId} failed: ${event.reason}`;
+      return (
+        `  ${event.taskId} on ${event.workerId}: ${event.kind === "evaluate" ? "test" : "validation"} reward ` +
+        `${formatNumber(event.reward)}${event.keep ? " (best so far, kept)" : ""}`
+      );
+    case "task-failed":
+      return `  ${event.taskId} on ${event.workerId} lost: ${event.reason}${event.requeued ? " (queued again)" : " (recorded as failed)"}`;
+    case "checkpoint-stored":
+      return `  stored ${event.file} (${formatBytes(event.sizeBytes)}, sha256 ${event.sha256.slice(0, 12)}...)`;
+    case "epoch-end":
+      return (
+        `epoch ${event.epoch + 1}/${event.epochs} done in ${formatDuration(event.durationMs)}: best sample ` +
+        `${event.best} with reward ${formatNumber(event.bestReward)}; mu ${event.applied ? "updated" : "unchanged"}` +
+        `${event.failures > 0 ? `; ${event.failures} failure(s)` : ""}`
+      );
+    case "final":
+      return `final model on the test split: ${formatMetrics(event.metrics)} (${event.model})`;
+    case "log":
+      return `  [controller] ${event.message}`;
+    case "run-end":
+      if (event.status === "finished") return `run finished: ${event.runDir}`;
+      return (
+        `run ${event.status}: ${event.message ?? ""}` +
+        `${event.resumable ? `\n  resume with: amlfs resume ${event.runDir}` : ""}`
+      );
+    default:
+      return null;
+  }
+}
+
+export class PlainReporter implements Reporter {
+  readonly #out: Output;
+
+  constructor(out: Output) {
+    this.#out = out;
+  }
+
+  onEvent(event: TimedEvent): void {
+    const text = plainLine(event);
+    if (text !== null) this.#out.write(`${text}\n`);
+  }
+
+  line(text: string): void {
+    this.#out.write(`${text}\n`);
+  }
+
+  close(): void {}
+}

@@ -1,0 +1,31 @@
+/**
+ * What the controller needs from whatever starts its workers: start them, say when one
+ * exits, replace a lost one (within a restart budget) and stop them all. `local` starts
+ * processes on this host (local.ts); torchrun and slurm launchers fit the same interface.
+ */
+export interface LaunchContext {
+  /** The controller's endpoint the workers connect to. */
+  endpoint: string;
+  runId: string;
+}
+
+export interface WorkerExit {
+  workerId: string;
+  code: number | null;
+  signal: string | null;
+  /** The last lines the worker wrote to stderr, for the error message. */
+  lastStderr: string[];
+}
+
+export interface Launcher {
+  /** Starts the initial workers; returns their ids. */
+  start(context: LaunchContext): Promise<string[]>;
+  /** Called once for each started worker whose process ended. */
+  onExit(listener: (exit: WorkerExit) => void): void;
+  /** Stops `workerId` (if it still runs) and starts a replacement; null when the restart budget is spent. */
+  replace(workerId: string): string | null;
+  /** Number of started workers whose process has not ended. */
+  running(): number;
+  /** Stops every worker it started: SIGTERM after `graceMs`, SIGKILL after another `graceMs`. */
+  stopAll(graceMs?: number): Promise<void>;
+}

@@ -1,0 +1,14 @@
+export { RunError } from "./errors.js";
+export { writeFileAtomic, type AtomicWriteHooks } from "./atomic.js";
+export { Controller, DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_MAX_TASK_ATTEMPTS, type ControllerOptions, type RunSummary } from "./controller.js";
+export { EpochBest, type Offer } from "./epoch-best.js";
+export { EventStream, type EventListener, type RunEvent, type TimedEvent } from "./events.js";
+export { Journal, type EpochRecord, type FailureRecord, type FinalRecord, type InitRecord, type JournalRecord } from "./journal.js";
+export { policyConfig, resumePoint, type ResumePoint } from "./resume-point.js";
+export { CONFIG_FILE, DEFAULT_KEEP_CHECKPOINTS, JOURNAL_FILE, RunDir, checkpointName, type StoredCheckpoint } from "./run-dir.js";
+export { checkHeartbeats, resumeRun, runIn, startRun, type RunOptions, type RunOutcome } from "./run.js";
+export { encodeSafetensors, safetensorsProblem } from "./safetensors.js";
+export { finalTaskId, taskSeed, trainTaskId } from "./task-ids.js";
+export { TaskQueue, type QueuedTask } from "./task-queue.js";
+export { WorkerHub, type TaskOwner, type Upload, type WorkerHubOptions } from "./worker-hub.js";
+export { Waiters } from "./waiters.js";

@@ -1,0 +1,6 @@
+/** sha256 of checkpoint bytes, lowercase hex as the wire schema writes it. */
+import { createHash } from "node:crypto";
+
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}

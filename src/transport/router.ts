@@ -1,0 +1,159 @@
+/**
+ * The controller's socket: a ZeroMQ ROUTER whose peers are worker DEALERs, each with its
+ * worker id as routing id (docs/protocol.md). Every incoming message is checked
+ * (checkInbound); a bad one is logged in one line with the reason and the sender's id,
+ * answered with `reject`, and the receive loop goes on: no input stops it.
+ */
+import * as zmq from "zeromq";
+import { MAX_HEADER_BYTES, type MessageOf, type MessageType, type WireMessage } from "../schema/wire/messages.js";
+import { TransportError } from "./errors.js";
+import { buildHeader, encodeFrames, type Fields } from "./framing.js";
+import { MsgIds, printableId } from "./ids.js";
+import { DEFAULT_MAX_CHECKPOINT_BYTES, checkInbound, looksLikeReject } from "./inbound.js";
+import { SendQueue } from "./send-queue.js";
+
+export const CONTROLLER_ID = "controller";
+
+export interface RouterOptions {
+  runId: string;
+  /** Where to bind; default `tcp://127.0.0.1:*` (an ephemeral loopback port). */
+  bindTo?: string;
+  maxCheckpointBytes?: number;
+  log: (line: string) => void;
+}
+
+export interface Received {
+  from: string;
+  message: WireMessage;
+  payload: Buffer[];
+}
+
+export interface Rejection {
+  from: string;
+  field: string;
+  reason: string;
+  msgId: string | null;
+}
+
+export class RouterEndpoint {
+  readonly endpoint: string;
+  readonly runId: string;
+  readonly #socket: zmq.Router;
+  readonly #sends: SendQueue;
+  readonly #ids = new MsgIds(CONTROLLER_ID);
+  readonly #log: (line: string) => void;
+  readonly #maxCheckpointBytes: number;
+  #onMessage: (received: Received) => void = () => {};
+  #onReject: (rejection: Rejection) => void = () => {};
+  #loop: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  private constructor(socket: zmq.Router, endpoint: string, options: RouterOptions) {
+    this.#socket = socket;
+    this.endpoint = endpoint;
+    this.runId = options.runId;
+    this.#log = options.log;
+    this.#maxCheckpointBytes = options.maxCheckpointBytes ?? DEFAULT_MAX_CHECKPOINT_BYTES;
+    this.#sends = new SendQueue(socket, options.log);
+  }
+
+  static async bind(options: RouterOptions): Promise<RouterEndpoint> {
+    const bindTo = options.bindTo ?? "tcp://127.0.0.1:*";
+    const maxCheckpointBytes = options.maxCheckpointBytes ?? DEFAULT_MAX_CHECKPOINT_BYTES;
+    // mandatory: a send to a peer that is gone fails (and is logged) instead of vanishing;
+    // handover: a worker that reconnects under its id takes the id over; maxMessageSize:
+    // libzmq drops the connection of a peer sending a larger frame, before it is buffered.
+    const maxMessageSize = Math.max(maxCheckpointBytes, 16 * MAX_HEADER_BYTES) + 1;
+    const socket = new zmq.Router({ mandatory: true, handover: true, linger: 0, maxMessageSize });
+    try {
+      await socket.bind(bindTo);
+    } catch (error) {
+      socket.close();
+      throw new TransportError(`cannot bind the controller socket to ${bindTo}: ${(error as Error).message}`, {
+        field: "endpoint",
+        cause: error,
+      });
+    }
+    const endpoint = socket.lastEndpoint;
+    if (endpoint === null) throw new TransportError(`binding ${bindTo} gave no endpoint`, { field: "endpoint" });
+    const router = new RouterEndpoint(socket, endpoint, options);
+    router.#loop = router.#receiveLoop();
+    return router;
+  }
+
+  /** Called with every message that passed validation. */
+  onMessage(handler: (received: Received) => void): void {
+    this.#onMessage = handler;
+  }
+
+  /** Called after a message was rejected (and answered), for callers that wait on a peer. */
+  onReject(handler: (rejection: Rejection) => void): void {
+    this.#onReject = handler;
+  }
+
+  /** Queues a message to worker `to`; returns its msgId at once. */
+  send<T extends MessageType>(to: string, type: T, fields: Fields<T>, payload: readonly Uint8Array[] = []): string {
+    return this.#sendTo(Buffer.from(to, "utf8"), to, type, fields, payload);
+  }
+
+  #sendTo<T extends MessageType>(routing: Buffer, to: string, type: T, fields: Fields<T>, payload: readonly Uint8Array[] = []): string {
+    const msgId = this.#ids.next();
+    const header = buildHeader(type, fields, { runId: this.runId, sender: CONTROLLER_ID, msgId });
+    const frames = encodeFrames(header as MessageOf<MessageType>, payload);
+    if (!this.#closed) this.#sends.push([routing, ...frames], `${type} ${msgId} to ${to}`);
+    return msgId;
+  }
+
+  /** Waits until everything queued so far has been handed to the socket. */
+  flushed(): Promise<void> {
+    return this.#sends.flushed();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#sends.flushed();
+    this.#closed = true;
+    this.#socket.close();
+    await this.#loop;
+  }
+
+  async #receiveLoop(): Promise<void> {
+    for (;;) {
+      let frames: Buffer[];
+      try {
+        frames = await this.#socket.receive();
+      } catch (error) {
+        if (this.#closed || this.#socket.closed) return;
+        this.#log(`transport: receive failed, continuing: ${(error as Error).message}`);
+        continue;
+      }
+      this.#handle(frames);
+    }
+  }
+
+  #handle(frames: Buffer[]): void {
+    const [routing, ...rest] = frames;
+    if (routing === undefined) return;
+    const from = printableId(routing);
+    const inbound = checkInbound(rest, from, { runId: this.runId, maxCheckpointBytes: this.#maxCheckpointBytes });
+    if (!inbound.ok) {
+      const id = inbound.msgId === null ? "" : ` ${inbound.msgId}`;
+      this.#log(`transport: rejected message${id} from ${from}: ${inbound.reason}`);
+      if (!looksLikeReject(rest[0])) {
+        // The routing frame as received: it may not be printable.
+        this.#sendTo(routing, from, "reject", { reason: inbound.reason.slice(0, 4096), rejectedMsgId: inbound.msgId });
+      }
+      this.#dispatch(() => this.#onReject({ from, field: inbound.field, reason: inbound.reason, msgId: inbound.msgId }));
+      return;
+    }
+    this.#dispatch(() => this.#onMessage({ from, message: inbound.message, payload: inbound.payload }));
+  }
+
+  #dispatch(call: () => void): void {
+    try {
+      call();
+    } catch (error) {
+      this.#log(`transport: message handler failed, continuing: ${(error as Error).stack ?? String(error)}`);
+    }
+  }
+}

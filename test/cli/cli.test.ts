@@ -1,0 +1,208 @@
+/**
+ * `amlfs` as a user runs it: a real process, real worker processes (the TypeScript fake
+ * worker through AMLFS_WORKER_COMMAND), real sockets. Help and exit codes, validate,
+ * search with --json and plain output, resume of a finished run, Ctrl-C / SIGTERM (exit
+ * 130 / 143, no worker left, resumable), and a controller SIGKILLed at several moments
+ * then resumed to the same final mu and checkpoint as an uninterrupted run.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { checkFinishedRun, readJournal } from "../helpers/check-journal.js";
+import { followJsonLines } from "../helpers/json-lines.js";
+import { waitFor } from "../transport/wait.js";
+import { main } from "../../src/cli/main.js";
+import { alive, amlfs, writeConfig } from "./cli-process.js";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+
+const outDir = () => join(mkdtempSync(join(tmpdir(), "amlfs-cli-run-")), "run");
+const jsonLines = (text: string) => text.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+const packageVersion = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+/** `main` in this process, its output captured (usage paths start no worker). */
+async function inProcess(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  const code = await main(args, { out: (text) => (out += text), err: (text) => (err += text) });
+  return { code, out, err };
+}
+
+describe("amlfs: usage", () => {
+  it("runs from bin/amlfs.mjs: --version and a command's --help", async () => {
+    const version = await amlfs(["--version"]);
+    expect(version.exitCode).toBe(0);
+    expect(version.stdout.trim()).toBe(packageVersion);
+    const help = await amlfs(["search", "--help"]);
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toContain("Usage: amlfs search <config.json>");
+  });
+
+  it("prints help with the exit codes", async () => {
+    for (const args of [["--help"], ["search", "--help"], ["resume", "-h"], ["validate", "--help"]]) {
+      const result = await inProcess(args);
+      expect(result.code, args.join(" ")).toBe(0);
+      expect(result.out).toContain("Exit codes:");
+      expect(result.out).toMatch(/1 +the run failed/);
+      expect(result.out).toMatch(/2 +usage or config error/);
+      expect(result.out).toMatch(/130 +interrupted by SIGINT/);
+      expect(result.out).toMatch(/143 +terminated by SIGTERM/);
+    }
+  });
+
+  it("exits 2 on usage errors, naming the problem", async () => {
+    const cases: [string[], RegExp][] = [
+      [[], /Usage:/],
+      [["frobnicate"], /unknown command "frobnicate"/],
+      [["search"], /search: expected a config file/],
+      [["search", "a.json", "b.json"], /unexpected argument "b.json"/],
+      [["search", "a.json", "--bogus"], /Unknown option '--bogus'/],
+      [["validate", "a.json", "--json"], /Unknown option '--json'/],
+      [["search", "a.json", "--workers", "zero"], /--workers: expected an integer >= 1, got "zero"/],
+      [["resume", "/nonexistent/run"], /not a run directory/],
+      [["search", writeConfig(), "--workers", "9"], /workers\.count: expected at most search\.B = 3/],
+      [["search", writeConfig({ workers: { count: 1, heartbeatTimeoutMs: 50 } }), "--out", join(mkdtempSync(join(tmpdir(), "amlfs-hb-")), "run")],
+        /workers\.heartbeatTimeoutMs: expected at least 2000 \(two heartbeat intervals of 1000 ms\), got 50/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await inProcess(args);
+      expect(result.code, args.join(" ")).toBe(2);
+      expect(result.out + result.err).toMatch(message);
+    }
+  });
+
+  it("validate prints the config with defaults, or every problem (exit 2)", async () => {
+    const good = await inProcess(["validate", writeConfig()]);
+    expect(good.code).toBe(0);
+    const config = JSON.parse(good.out) as { search: { sigmaStd: number; lr: number }; workers: { launcher: string } };
+    expect(config.search.sigmaStd).toBe(0.2);
+    expect(config.workers.launcher).toBe("local");
+    const path = writeConfig({ search: { B: 0, epochs: 1 }, workers: { count: 2, heartbeatTimeoutMs: "soon" } });
+    const bad = await inProcess(["validate", path]);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain(`${path}: search.B: expected an integer >= 1, got 0`);
+    expect(bad.err).toContain("workers.heartbeatTimeoutMs");
+    const missing = await inProcess(["validate", "/nonexistent.json"]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain("/nonexistent.json");
+  });
+});
+
+describe("amlfs search / resume with worker processes", () => {
+  it("runs a search with --json (one event per line), refuses to overwrite it, and resume says it is finished", async () => {
+    const out = outDir();
+    const result = await amlfs(["search", writeConfig(), "--out", out, "--json", "--workers", "2"]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const events = jsonLines(result.stdout);
+    const types = events.map((event) => event.type);
+    expect(types[0]).toBe("run-start");
+    expect(types.filter((type) => type === "epoch-end")).toHaveLength(3);
+    expect(types.filter((type) => type === "worker-up")).toHaveLength(2);
+    expect(types.at(-2)).toBe("run-end");
+    expect(events.at(-1)).toMatchObject({ type: "summary", status: "finished", runDir: out });
+    checkFinishedRun(out);
+    expect(readFileSync(join(out, "logs", "w0.log"), "utf8")).toContain("fake worker w0");
+
+    const again = await amlfs(["search", writeConfig(), "--out", out]);
+    expect(again.exitCode).toBe(2);
+    expect(again.stderr).toContain(`amlfs resume ${out}`);
+
+    const resumed = await amlfs(["resume", out]);
+    expect(resumed.exitCode).toBe(0);
+    expect(resumed.stdout).toContain("already finished");
+    expect(resumed.stdout).toMatch(/final test metrics: top1/);
+  });
+
+  // One uninterrupted run (plain output) is the reference of the interrupted ones below.
+  const config = writeConfig({ seed: 5 });
+  let expected: ReturnType<typeof checkFinishedRun> | null = null;
+
+  it("prints one plain line per event and a summary when stdout is not a terminal", async () => {
+    const out = outDir();
+    const result = await amlfs(["search", config, "--out", out]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^starting run cli-fake: 3 epochs, B=3, W=2/m);
+    expect(result.stdout).toMatch(/^epoch 3\/3 done in .*: best sample \d with reward \d\.\d{4}; mu updated$/m);
+    expect(result.stdout).toMatch(/^Summary \(/m);
+    expect(result.stdout).toMatch(/^ +3 +\d\.\d{4} +\d$/m);
+    expected = checkFinishedRun(out);
+  });
+
+  it("replaces a worker process that dies mid-task and records the loss", async () => {
+    const out = outDir();
+    const env = { FAKE_WORKER: JSON.stringify({ taskMs: 100, perWorker: { w0: { crashOnTask: 1 } } }) };
+    const result = await amlfs(["search", writeConfig(), "--out", out, "--json"], env);
+    expect(result.exitCode, result.all).toBe(0);
+    const events = jsonLines(result.stdout);
+    expect(events).toContainEqual(expect.objectContaining({ type: "worker-lost", workerId: "w0", reason: expect.stringMatching(/exited with code 3/) }));
+    expect(events).toContainEqual(expect.objectContaining({ type: "worker-up", workerId: "w0-r1" }));
+    const { epochs } = checkFinishedRun(out);
+    // w0 dies in its first task, in whichever epoch that is (it may start after w1).
+    const failures = epochs.flatMap((record) => record.failures);
+    expect(failures).toEqual([expect.objectContaining({ workerId: "w0", requeued: true, reason: expect.stringMatching(/worker w0 lost/) })]);
+  });
+
+  it("on SIGINT / SIGTERM stops every worker, exits 130 / 143 and stays resumable", async () => {
+    expect(expected).not.toBeNull();
+    for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
+      const out = outDir();
+      const child = amlfs(["search", config, "--out", out, "--json"], { FAKE_WORKER: JSON.stringify({ taskMs: 300 }) });
+      const pids: number[] = [];
+      let sent = false;
+      followJsonLines(child.stdout, (event) => {
+        if (event.type === "worker-up") pids.push(event.pid as number);
+        if (event.type === "task-start" && event.epoch === 1 && !sent) {
+          sent = true;
+          child.kill(signal);
+        }
+      });
+      const result = await child;
+      expect(result.exitCode, result.stderr).toBe(code);
+      expect(pids).toHaveLength(2);
+      for (const pid of pids) expect(alive(pid), `worker pid ${pid}`).toBe(false);
+      expect(result.stdout).toContain('"status":"interrupted"');
+      const resumed = await amlfs(["resume", out]);
+      expect(resumed.exitCode, resumed.all).toBe(0);
+      const run = checkFinishedRun(out);
+      expect(run.epochs.at(-1)?.mu).toEqual(expected?.epochs.at(-1)?.mu);
+      expect(run.final.sha256).toBe(expected?.final.sha256);
+    }
+  });
+
+  it("resumes a controller SIGKILLed at any moment to the same result; its workers exit by themselves", async () => {
+    expect(expected).not.toBeNull();
+    // Kill points: while w_0 is built, mid-epoch, right after a checkpoint is stored, before the final evaluation.
+    const killAt: ((event: Record<string, unknown>) => boolean)[] = [
+      (e) => e.type === "init-request",
+      (e) => e.type === "task-result" && e.epoch === 1,
+      (e) => e.type === "checkpoint-stored" && e.epoch === 1,
+      (e) => e.type === "task-start" && e.kind === "evaluate",
+    ];
+    const orphans: number[] = [];
+    for (const [index, when] of killAt.entries()) {
+      const out = outDir();
+      const child = amlfs(["search", config, "--out", out, "--json"]);
+      const pids = orphans;
+      let killed = false;
+      followJsonLines(child.stdout, (event) => {
+        if (event.type === "worker-up") pids.push(event.pid as number);
+        if (!killed && when(event)) {
+          killed = true;
+          child.kill("SIGKILL");
+        }
+      });
+      const result = await child;
+      expect(result.signal, `kill point ${index}`).toBe("SIGKILL");
+      const resumed = await amlfs(["resume", out, "--json"]);
+      expect(resumed.exitCode, `kill point ${index}: ${resumed.all}`).toBe(0);
+      const run = checkFinishedRun(out);
+      expect(run.epochs.map((r) => r.rewards)).toEqual(expected?.epochs.map((r) => r.rewards));
+      expect(run.epochs.at(-1)?.mu).toEqual(expected?.epochs.at(-1)?.mu);
+      expect(run.final.sha256).toBe(expected?.final.sha256);
+      expect(readJournal(out).filter((r) => r.kind === "init")).toHaveLength(1);
+    }
+    // No orphans: the workers of the killed controllers noticed its silence and exited by
+    // themselves (heartbeatTimeoutMs 2000, or no welcome within 5 s).
+    for (const pid of orphans) await waitFor(() => !alive(pid), 15_000, `worker ${pid} to exit after its controller died`);
+  });
+});

@@ -1,0 +1,86 @@
+/**
+ * The progress output from a scripted sequence of events: plain lines (CI logs), the live
+ * terminal block (epoch e/E, per-worker step of steps, loss, samples/s, ETA) redrawn in
+ * place, and --json lines that parse back to the events.
+ */
+import { describe, expect, it } from "vitest";
+import { JsonReporter } from "../../src/cli/progress/json.js";
+import { LiveReporter } from "../../src/cli/progress/live.js";
+import { PlainReporter } from "../../src/cli/progress/plain.js";
+import { ProgressState } from "../../src/cli/progress/progress-state.js";
+import type { RunEvent, TimedEvent } from "../../src/orchestrate/events.js";
+
+const time = "2025-01-01T00:00:00.000Z";
+const events: TimedEvent[] = (
+  [
+    { type: "run-start", runDir: "/runs/demo", runId: "demo-1", name: "demo", epochs: 2, B: 2, W: 2, nextEpoch: 0, resumed: false, endpoint: "tcp://127.0.0.1:5555" },
+    { type: "worker-up", workerId: "w0", pid: 10, host: "h", device: "cpu", threads: 1, adapter: "builtin" },
+    { type: "worker-up", workerId: "w1", pid: 11, host: "h", device: "cpu", threads: 1, adapter: "builtin" },
+    { type: "epoch-start", epoch: 0, epochs: 2, B: 2, start: "checkpoints/w_0000.safetensors" },
+    { type: "task-start", taskId: "e0000-s00-a0", workerId: "w0", kind: "train", epoch: 0, sample: 0, attempt: 0 },
+    { type: "task-start", taskId: "e0000-s01-a0", workerId: "w1", kind: "train", epoch: 0, sample: 1, attempt: 0 },
+    { type: "task-progress", taskId: "e0000-s00-a0", workerId: "w0", step: 10, steps: 45, loss: 0.731, samplesPerSec: 812.5 },
+    { type: "task-result", taskId: "e0000-s00-a0", workerId: "w0", kind: "train", epoch: 0, sample: 0, ok: true, reward: 0.912, reason: null, keep: true },
+    { type: "task-failed", taskId: "e0000-s01-a0", workerId: "w1", epoch: 0, sample: 1, reason: "worker w1 lost: silent for 3001 ms", requeued: true },
+    { type: "epoch-end", epoch: 0, epochs: 2, rewards: [0.912, 0.5], best: 0, bestReward: 0.912, applied: true, mu: [1], durationMs: 4000, failures: 1 },
+    { type: "run-end", status: "interrupted", runDir: "/runs/demo", message: "interrupted (SIGINT)", resumable: true },
+  ] as RunEvent[]
+).map((event) => ({ ...event, time }) as TimedEvent);
+
+function capture() {
+  const chunks: string[] = [];
+  return { out: { write: (text: string) => chunks.push(text) }, text: () => chunks.join("") };
+}
+
+describe("progress output", () => {
+  it("plain: one line per lasting event, enough to follow a run in CI", () => {
+    const sink = capture();
+    const reporter = new PlainReporter(sink.out);
+    for (const event of events) reporter.onEvent(event);
+    const text = sink.text();
+    expect(text).toContain("starting run demo: 2 epochs, B=2, W=2; run dir /runs/demo");
+    expect(text).toContain("worker w0 up: pid 10 on h, cpu, 1 threads");
+    expect(text).toContain("e0000-s00-a0 on w0: validation reward 0.9120 (best so far, kept)");
+    expect(text).toContain("e0000-s01-a0 on w1 lost: worker w1 lost: silent for 3001 ms (queued again)");
+    expect(text).toContain("epoch 1/2 done in 4s: best sample 0 with reward 0.9120; mu updated; 1 failure(s)");
+    expect(text).toContain("run interrupted: interrupted (SIGINT)\n  resume with: amlfs resume /runs/demo");
+    expect(text).not.toContain("step 10/45"); // progress only at the last step
+  });
+
+  it("live: a block with epoch, per-worker step, loss and samples/s, redrawn in place", () => {
+    const sink = capture();
+    const reporter = new LiveReporter(sink.out);
+    for (const event of events.slice(0, 7)) reporter.onEvent(event);
+    reporter.line("a log line");
+    reporter.line("another log line");
+    const text = sink.text();
+    expect(text).toMatch(/demo {2}epoch 1\/2 {2}tasks 0\/2 {2}best - {2}elapsed \d+s {2}ETA /);
+    expect(text).toContain("w0       e0000-s00-a0  step 10/45  loss 0.7310  813 samples/s");
+    expect(text).toContain("w1       e0000-s01-a0  starting");
+    expect(text).toContain("\x1b[3F\x1b[J"); // the 3-line block is cleared before it is drawn again
+    for (const event of events.slice(7)) reporter.onEvent(event);
+    expect(sink.text()).toContain("run interrupted");
+    const after = sink.text().length;
+    reporter.line("summary");
+    expect(sink.text().slice(after)).toBe("summary\n"); // closed: no block any more
+  });
+
+  it("ETA: from the share of the first epoch done, then from the mean epoch time", () => {
+    const state = new ProgressState(0);
+    for (const event of events.slice(0, 6)) state.apply(event, 0);
+    expect(state.etaMs(1000)).toBeNull(); // nothing done yet
+    state.apply(events[6] as TimedEvent, 1000); // w0 at 10/45 of one of 2 tasks
+    const fraction = (10 / 45) / 2;
+    expect(state.etaMs(1000)).toBeCloseTo(1000 / fraction - 1000 + 1000 / fraction, 6);
+    state.apply(events[9] as TimedEvent, 4000); // epoch 0 took 4000 ms; 1 epoch left
+    expect(state.etaMs(4000)).toBe(4000 - 4000 + 4000);
+  });
+
+  it("json: every event on one line that parses back", () => {
+    const sink = capture();
+    const reporter = new JsonReporter(sink.out);
+    for (const event of events) reporter.onEvent(event);
+    const lines = sink.text().trim().split("\n");
+    expect(lines.map((line) => JSON.parse(line))).toEqual(events);
+  });
+});

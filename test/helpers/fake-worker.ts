@@ -1,0 +1,274 @@
+/**
+ * A simulated worker in TypeScript, speaking the wire protocol like the Python worker
+ * (docs/protocol.md) over a real ZeroMQ DEALER, with a "model" that trains instantly:
+ * the state is one float64 tensor, the trained state and the reward are deterministic
+ * functions of (start state, theta, seed), so runs are reproducible and resumable.
+ * Options make it misbehave on purpose (crash, hang, garbage, NaN rewards).
+ */
+import { createHash } from "node:crypto";
+import type { MessageOf, WireMessage } from "../../src/schema/wire/messages.js";
+import { encodeSafetensors } from "../../src/orchestrate/safetensors.js";
+import { DealerEndpoint } from "../../src/transport/dealer.js";
+import { sha256Hex } from "../../src/transport/digest.js";
+
+export interface FakeWorkerOptions {
+  endpoint: string;
+  workerId: string;
+  runId: string;
+  /** Float64 entries of the state tensor (default 64). */
+  stateSize?: number;
+  /**
+   * Benchmarks: a task costs nothing; the trained state (the start state with (theta,
+   * seed) stamped into its first 8 data bytes) is only made when it is uploaded.
+   */
+  instant?: boolean;
+  /** Milliseconds each task takes (default 0). */
+  taskMs?: number;
+  /** Progress messages per task (default 2). */
+  progressSteps?: number;
+  /** Heartbeat period before welcome says otherwise (default 200 ms). */
+  heartbeatMs?: number;
+  /** Give up (as the Python worker does) when no welcome came within this time (default 5000 ms). */
+  startupTimeoutMs?: number;
+  /** Exit (close, or `process.exit` in a process) while running the n-th task (1-based). */
+  crashOnTask?: number;
+  /** Stop answering anything (and stop heartbeats) when the n-th task arrives. */
+  hangOnTask?: number;
+  /** Samples whose result is ok:false / reward null. */
+  failSamples?: number[];
+  /** Die (as with crashOnTask) when asked to upload the trained state of a task. */
+  dieBeforeUpload?: boolean;
+  nanSamples?: number[];
+  /** Called instead of closing when the worker "crashes" (a process exits here). */
+  onCrash?: () => void;
+  log?: (line: string) => void;
+}
+
+/** The reward of a theta: higher the closer theta is to a fixed target (max 1). */
+export function fakeReward(theta: readonly number[], seed: number): number {
+  let distance = 0;
+  theta.forEach((value, d) => {
+    const target = d % 2 === 0 ? 1.2 : -0.1;
+    distance += (value - target) ** 2;
+  });
+  return 1 / (1 + distance) + (seed % 7) * 1e-6;
+}
+
+/** The trained state: start entries moved towards theta, deterministically. */
+export function fakeTrain(start: Float64Array, theta: readonly number[], seed: number): Float64Array {
+  const out = new Float64Array(start.length);
+  for (let i = 0; i < start.length; i++) {
+    out[i] = 0.9 * (start[i] as number) + 0.1 * (theta[i % theta.length] as number) + ((seed + i) % 13) * 1e-3;
+  }
+  return out;
+}
+
+export function fakeInitialState(seed: number, size: number): Float64Array {
+  const out = new Float64Array(size);
+  for (let i = 0; i < size; i++) out[i] = ((seed * 31 + i * 17) % 101) / 101;
+  return out;
+}
+
+function decodeState(bytes: Buffer): Float64Array {
+  const headerLength = Number(bytes.readBigUInt64LE(0));
+  const data = bytes.subarray(8 + headerLength);
+  const copy = Buffer.from(data);
+  return new Float64Array(copy.buffer, copy.byteOffset, copy.byteLength / 8);
+}
+
+/** A copy of a state with its first data entry replaced by a number derived from (theta, seed). */
+function stamp(start: Buffer, theta: readonly number[], seed: number): Buffer {
+  const out = Buffer.from(start);
+  const headerLength = Number(out.readBigUInt64LE(0));
+  out.writeDoubleLE(theta.reduce((a, b) => a + b, 0) + seed, 8 + headerLength);
+  return out;
+}
+
+export class FakeWorker {
+  readonly dealer: DealerEndpoint;
+  readonly options: FakeWorkerOptions;
+  readonly received: WireMessage[] = [];
+  readonly #starts = new Map<string, Buffer>();
+  readonly #held = new Map<string, () => Buffer>();
+  readonly #waitingFor = new Map<string, (bytes: Buffer) => void>();
+  #timer: NodeJS.Timeout | null = null;
+  #lastHeardMs = Date.now();
+  #controllerTimeoutMs: number;
+  #tasks = 0;
+  #hung = false;
+  #closed = false;
+  #exited: Promise<void>;
+  #exit: () => void = () => {};
+
+  constructor(options: FakeWorkerOptions) {
+    this.options = options;
+    this.#controllerTimeoutMs = options.startupTimeoutMs ?? 5000;
+    this.dealer = DealerEndpoint.connect({
+      endpoint: options.endpoint,
+      workerId: options.workerId,
+      runId: options.runId,
+      log: options.log ?? (() => {}),
+    });
+    this.#exited = new Promise((resolve) => (this.#exit = resolve));
+    this.dealer.onMessage(({ message, payload }) => this.#onMessage(message, payload));
+    this.dealer.send("hello", {
+      pid: process.pid,
+      host: "fake-host",
+      device: "cpu",
+      threads: 1,
+      versions: { python: "none", torch: "none", amlfs: "fake", pyzmq: "none" },
+      adapter: "small-cnn",
+      datasetSizes: { train: 100, val: 20, test: 20 },
+    });
+    this.#startHeartbeats(options.heartbeatMs ?? 200);
+  }
+
+  /** Resolves when the worker closed (shutdown, crash, or close()). */
+  get exited(): Promise<void> {
+    return this.#exited;
+  }
+
+  /** Sha256 of the states this worker holds to start from. */
+  get startStates(): string[] {
+    return [...this.#starts.keys()];
+  }
+
+  get heldResults(): string[] {
+    return [...this.#held.keys()];
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== null) clearInterval(this.#timer);
+    await this.dealer.close();
+    this.#exit();
+  }
+
+  #startHeartbeats(periodMs: number): void {
+    if (this.#timer !== null) clearInterval(this.#timer);
+    this.#timer = setInterval(() => {
+      if (this.#hung) return;
+      this.dealer.send("heartbeat", {});
+      // Like the Python worker: a controller silent past the timeout (or no welcome) is gone; exit.
+      if (Date.now() - this.#lastHeardMs > this.#controllerTimeoutMs) {
+        this.options.log?.(`${this.options.workerId}: controller silent, exiting`);
+        if (this.options.onCrash !== undefined) this.options.onCrash();
+        else void this.close();
+      }
+    }, periodMs);
+  }
+
+  #onMessage(message: WireMessage, payload: Buffer[]): void {
+    if (this.#hung || this.#closed) return;
+    this.received.push(message);
+    this.#lastHeardMs = Date.now();
+    switch (message.type) {
+      case "welcome":
+        this.#controllerTimeoutMs = message.heartbeatTimeoutMs;
+        this.#startHeartbeats(message.heartbeatIntervalMs);
+        break;
+      case "initRequest": {
+        const bytes = encodeSafetensors({ w: fakeInitialState(message.seed, this.options.stateSize ?? 64) }, { epoch: "0" });
+        const sha = sha256Hex(bytes);
+        this.#starts.set(sha, bytes);
+        this.dealer.send("checkpoint", { replyTo: message.msgId, sha256: sha, sizeBytes: bytes.byteLength }, [bytes]);
+        break;
+      }
+      case "checkpoint": {
+        const bytes = payload[0] as Buffer;
+        this.#starts.set(message.sha256, bytes);
+        const waiter = message.replyTo === undefined ? undefined : this.#waitingFor.get(message.replyTo);
+        waiter?.(bytes);
+        break;
+      }
+      case "task":
+        void this.#runTask(message);
+        break;
+      case "keep":
+        if (!message.keep) this.#held.delete(message.taskId);
+        break;
+      case "checkpointRequest":
+        this.#upload(message);
+        break;
+      case "shutdown":
+        void this.close();
+        break;
+      default:
+        break;
+    }
+  }
+
+  #upload(message: MessageOf<"checkpointRequest">): void {
+    if (this.options.dieBeforeUpload === true) {
+      if (this.options.onCrash !== undefined) this.options.onCrash();
+      else void this.close();
+      return;
+    }
+    const taskId = message.taskId;
+    const bytes = taskId === undefined ? undefined : this.#held.get(taskId)?.();
+    if (taskId === undefined || bytes === undefined) {
+      this.dealer.send("reject", { reason: `no held state for ${taskId}`, rejectedMsgId: message.msgId });
+      return;
+    }
+    const sha = sha256Hex(bytes);
+    this.#held.delete(taskId);
+    this.#starts.set(sha, bytes);
+    this.dealer.send("checkpoint", { replyTo: message.msgId, sha256: sha, sizeBytes: bytes.byteLength, taskId }, [bytes]);
+  }
+
+  async #startState(sha: string): Promise<Buffer> {
+    const held = this.#starts.get(sha);
+    if (held !== undefined) return held;
+    return new Promise((resolve) => {
+      const msgId = this.dealer.send("checkpointRequest", { sha256: sha });
+      this.#waitingFor.set(msgId, resolve);
+    });
+  }
+
+  async #runTask(task: MessageOf<"task">): Promise<void> {
+    this.#tasks += 1;
+    const options = this.options;
+    if (options.hangOnTask === this.#tasks) {
+      this.#hung = true;
+      return;
+    }
+    const start = await this.#startState(task.start);
+    // Keep only the state of this task's start (a worker holds one start state).
+    for (const sha of this.#starts.keys()) if (sha !== task.start) this.#starts.delete(sha);
+    const steps = options.progressSteps ?? 2;
+    for (let step = 1; step <= steps; step++) {
+      if ((options.taskMs ?? 0) > 0) await new Promise((resolve) => setTimeout(resolve, (options.taskMs ?? 0) / steps));
+      if (this.#closed || this.#hung) return;
+      if (options.crashOnTask === this.#tasks && step === Math.ceil(steps / 2)) {
+        if (options.onCrash !== undefined) options.onCrash();
+        else await this.close();
+        return;
+      }
+      this.dealer.send("progress", { taskId: task.taskId, step, steps, loss: 1 / step, samplesPerSec: 1000 });
+    }
+    const common = { taskId: task.taskId, timingsMs: { train: options.taskMs ?? 0, eval: 0 } };
+    if (options.failSamples?.includes(task.sample) === true && task.kind === "train") {
+      this.dealer.send("result", { ...common, ok: false, reward: null, trainLoss: null, metrics: {}, reason: "loss is NaN at step 1" });
+      return;
+    }
+    if (options.nanSamples?.includes(task.sample) === true && task.kind === "train") {
+      // ok with a null reward: the controller must still count it as failed.
+      this.dealer.send("result", { ...common, ok: true, reward: null, trainLoss: 0.5, metrics: { top1: null } });
+      return;
+    }
+    const reward = fakeReward(task.theta, task.seed);
+    if (task.kind === "evaluate") {
+      const metrics = { top1: reward, digest: Number.parseInt(createHash("sha256").update(start).digest("hex").slice(0, 8), 16) };
+      this.dealer.send("result", { ...common, ok: true, reward, trainLoss: null, metrics });
+      return;
+    }
+    if (options.instant === true) {
+      this.#held.set(task.taskId, () => stamp(start, task.theta, task.seed));
+    } else {
+      const trained = encodeSafetensors({ w: fakeTrain(decodeState(start), task.theta, task.seed) }, { epoch: String(task.epoch + 1) });
+      this.#held.set(task.taskId, () => trained);
+    }
+    this.dealer.send("result", { ...common, ok: true, reward, trainLoss: 0.5, metrics: { top1: reward } });
+  }
+}
