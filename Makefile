@@ -39,13 +39,23 @@ test-py: setup
 
 test: check-generated test-ts test-py
 
+# The demo: the baseline and an AM-LFS search on scikit-learn's bundled digits (20 % label
+# noise, small CNN, CPU workers) through the same machinery, then their test metrics side by side.
+ifndef DEMO_DIR
+DEMO_DIR := runs/demo-$(shell date +%Y%m%d-%H%M%S)
+endif
+
 demo: setup
-	@echo "make demo: the end-to-end AM-LFS search (controller + Python workers) arrives with issue 3;"
-	@echo "until then, 'make test' and 'make bench' exercise what exists."
-	@exit 2
+	npx amlfs search configs/demo/digits-baseline.json --out $(DEMO_DIR)/baseline
+	npx amlfs search configs/demo/digits-amlfs.json --out $(DEMO_DIR)/amlfs
+	@echo
+	@echo "Baseline vs AM-LFS (clean test split, touched once per run):"
+	npx amlfs compare $(DEMO_DIR)/baseline $(DEMO_DIR)/amlfs
+	@echo "Run directories: $(DEMO_DIR)/baseline and $(DEMO_DIR)/amlfs (journal.jsonl, checkpoints/, final/)"
 
 bench: setup
 	$(PY) bench/loss_speed.py
+	npx tsx bench/controller_overhead.ts
 
 clean:
 	rm -rf node_modules $(VENV)

@@ -8,6 +8,7 @@ import { RunError } from "../orchestrate/errors.js";
 import { RunDir } from "../orchestrate/run-dir.js";
 import { checkHeartbeats } from "../orchestrate/run.js";
 import { ConfigError } from "../schema/index.js";
+import { compareTable, readRunOutcome } from "./compare.js";
 import { UsageError } from "./errors.js";
 import { EXIT } from "./exit-codes.js";
 import { readConfigFile } from "./load-config.js";
@@ -66,6 +67,12 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
     io.out(USAGES[command] as string);
     return EXIT.ok;
   }
+  if (command === "compare") {
+    if (args.positionals.length === 0) throw new UsageError("compare: expected one or more run directories", command);
+    const runs = await Promise.all(args.positionals.map((path) => readRunOutcome(path)));
+    io.out(compareTable(runs));
+    return runs.every((run) => run.final !== undefined) ? EXIT.ok : EXIT.runFailed;
+  }
   const [target, ...extra] = args.positionals;
   if (target === undefined) throw new UsageError(`${command}: expected ${command === "resume" ? "a run directory" : "a config file"}`, command);
   if (extra.length > 0) throw new UsageError(`${command}: unexpected argument ${JSON.stringify(extra[0])}`, command);
@@ -100,7 +107,7 @@ interface Parsed {
 function parse(command: string, argv: readonly string[]): Parsed {
   const options: ParseArgsConfig["options"] = {
     help: { type: "boolean", short: "h" },
-    ...(command === "validate" ? {} : { json: { type: "boolean" } }),
+    ...(command === "validate" || command === "compare" ? {} : { json: { type: "boolean" } }),
     ...(command === "search" ? { out: { type: "string" }, workers: { type: "string" } } : {}),
   };
   let parsed: ReturnType<typeof parseArgs>;

@@ -7,6 +7,7 @@ Usage:
   amlfs search <config.json> [--out DIR] [--json] [--workers N]
   amlfs resume <runDir> [--json]
   amlfs validate <config.json>
+  amlfs compare <runDir>...
   amlfs <command> --help
   amlfs --version
 
@@ -14,6 +15,7 @@ Commands:
   search    start a search: B losses sampled per epoch, trained by W workers, mu updated by REINFORCE
   resume    continue a stopped run from its journal (bit-identical on CPU to an uninterrupted run)
   validate  check a config and print it with every default filled in
+  compare   final test metrics of runs side by side (e.g. a baseline and its AM-LFS search)
 
 ${EXIT_CODES_HELP}
 `;
@@ -71,4 +73,24 @@ Options:
 ${EXIT_CODES_HELP}
 `;
 
-export const USAGES: Record<string, string> = { search: SEARCH_USAGE, resume: RESUME_USAGE, validate: VALIDATE_USAGE };
+export const COMPARE_USAGE = `Usage: amlfs compare <runDir> [<runDir> ...]
+
+Prints one table row per run: mode, B, epochs done, the last epoch's best validation
+reward and every final test metric (the test split is touched once, at the end of a run).
+Reads the run directories only.
+
+Options:
+  -h, --help     show this help
+
+Exit codes:
+  0    every run has finished
+  1    at least one run has no final evaluation yet (shown as "(not finished)")
+  2    usage error, or a path that is not a run directory
+`;
+
+export const USAGES: Record<string, string> = {
+  search: SEARCH_USAGE,
+  resume: RESUME_USAGE,
+  validate: VALIDATE_USAGE,
+  compare: COMPARE_USAGE,
+};

@@ -5,7 +5,7 @@
  * 130 / 143, no worker left, resumable), and a controller SIGKILLed at several moments
  * then resumed to the same final mu and checkpoint as an uninterrupted run.
  */
-import { readFileSync } from "node:fs";
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkFinishedRun, readJournal } from "../helpers/check-journal.js";
@@ -111,6 +111,25 @@ describe("amlfs search / resume with worker processes", () => {
     expect(resumed.exitCode).toBe(0);
     expect(resumed.stdout).toContain("already finished");
     expect(resumed.stdout).toMatch(/final test metrics: top1/);
+
+    // compare: the final test metrics of the journal's final record, and "(not finished)"
+    // (exit 1) for a copy whose journal stops before the final record.
+    const lines = readFileSync(join(out, "journal.jsonl"), "utf8").trim().split("\n");
+    const final = JSON.parse(lines.at(-1) as string) as { kind: string; metrics: { top1: number } };
+    expect(final.kind).toBe("final");
+    const unfinished = outDir();
+    cpSync(out, unfinished, { recursive: true });
+    writeFileSync(join(unfinished, "journal.jsonl"), `${lines.slice(0, -1).join("\n")}\n`);
+    const compared = await inProcess(["compare", out, unfinished]);
+    expect(compared.code).toBe(1);
+    const rows = compared.out.trim().split("\n");
+    expect(rows[0]).toMatch(/^\| run +\| mode +\| B +\| epochs +\| val reward \(last\) +\| test top1 +\|/);
+    expect(rows[2]).toContain(`| ${final.metrics.top1.toFixed(4)} `);
+    expect(rows[3]).toContain("(not finished)");
+    expect((await inProcess(["compare", out])).code).toBe(0);
+    const notARun = await inProcess(["compare", tmpdir()]);
+    expect(notARun.code).toBe(2);
+    expect(notARun.err).toContain("is not a run directory");
   });
 
   // One uninterrupted run (plain output) is the reference of the interrupted ones below.
