@@ -1,6 +1,13 @@
 /** The --help texts. */
 import { EXIT_CODES_HELP } from "./exit-codes.js";
 
+/** How the controller starts workers; shared by the commands that start them. */
+const WORKER_ENV_HELP = `Environment:
+  AMLFS_PYTHON           Python that runs the workers (default: .venv/bin/python if present, else python3)
+  AMLFS_WORKER_COMMAND   command that starts one worker instead of \`python -m amlfs.worker\`
+                         (a JSON array, or words); it gets --connect/--worker-id/--run-id/--device/--threads
+                         and the same values as AMLFS_CONNECT, AMLFS_WORKER_ID, ... in its environment`;
+
 export const TOP_USAGE = `amlfs: AM-LFS loss function search (Li et al., ICCV 2019), a controller driving PyTorch workers
 
 Usage:
@@ -35,11 +42,7 @@ Options:
 The run directory holds config.json, journal.jsonl, checkpoints/, final/ and logs/.
 Ctrl-C stops the workers and leaves the run resumable with \`amlfs resume DIR\`.
 
-Environment:
-  AMLFS_PYTHON           Python that runs the workers (default: .venv/bin/python if present, else python3)
-  AMLFS_WORKER_COMMAND   command that starts one worker instead of \`python -m amlfs.worker\`
-                         (a JSON array, or words); it gets --connect/--worker-id/--run-id/--device/--threads
-                         and the same values as AMLFS_CONNECT, AMLFS_WORKER_ID, ... in its environment
+${WORKER_ENV_HELP}
 
 ${EXIT_CODES_HELP}
 `;
@@ -53,11 +56,7 @@ Options:
   --json         one JSON event per line on stdout instead of the progress view
   -h, --help     show this help
 
-Environment:
-  AMLFS_PYTHON           Python that runs the workers (default: .venv/bin/python if present, else python3)
-  AMLFS_WORKER_COMMAND   command that starts one worker instead of \`python -m amlfs.worker\`
-                         (a JSON array, or words); it gets --connect/--worker-id/--run-id/--device/--threads
-                         and the same values as AMLFS_CONNECT, AMLFS_WORKER_ID, ... in its environment
+${WORKER_ENV_HELP}
 
 ${EXIT_CODES_HELP}
 `;
