@@ -56,6 +56,7 @@ demo: setup
 bench: setup
 	$(PY) bench/loss_speed.py
 	npx tsx bench/controller_overhead.ts
+	$(PY) bench/reid_eval.py
 
 clean:
 	rm -rf node_modules $(VENV)
