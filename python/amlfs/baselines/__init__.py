@@ -1,8 +1,8 @@
 """Built-in baselines: a model, its data pipeline and training recipe, with the softmax branch searched.
 
-Importing this package registers ``small-cnn`` and ``resnet20``.
+Importing this package registers ``small-cnn``, ``resnet20`` and ``spherereid``.
 """
-from . import resnet20, small_cnn  # noqa: F401  (registration)
+from . import resnet20, small_cnn, spherereid  # noqa: F401  (registration)
 from .classification import ClassificationRecipe, SgdConfig
 from .errors import BaselineError
 from .linear_head import cosine_and_scale

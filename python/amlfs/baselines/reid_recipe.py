@@ -1,0 +1,191 @@
+"""Person re-ID trained as identity classification with the searched loss; rewards are retrieval metrics.
+
+Shared by the re-ID baselines. The model provides:
+
+- ``branch(x) -> (cosine [N, C], scale)``: the softmax branch the searched loss replaces;
+- ``features(x) -> [N, D]``: the L2-normalized evaluation embedding.
+
+Training: P x K identity batches (:class:`~amlfs.data.reid.PKSampler`), images resized
+to ``resize_px`` then flipped and randomly cropped to ``crop_px`` (optionally padded and
+erased), Adam, and a per-epoch learning-rate factor: a linear warmup, then step decay.
+Evaluation: Euclidean distances between features (flip-averaged and re-normalized when
+``flip_test``), CMC and non-interpolated mAP under the standard protocol
+(:func:`amlfs.eval.evaluate_reid`); ``"val"`` is the retrieval problem built from held-out
+training identities (the reward), ``"test"`` the official query/gallery.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass
+from typing import Callable, Dict, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader
+
+from ..data.reid import (PKSampler, ReidImageDataset, ReidImages, normalize, pad_random_crop, random_erasing,
+                         random_hflip)
+from ..data.reid_registry import ReidData
+from ..eval import evaluate_reid, pairwise_distance
+from .errors import BaselineError
+from .recipe import EpochStats, NonFiniteLoss, Recipe
+
+ModelFactory = Callable[[int], nn.Module]  # num_classes -> model with branch() and features()
+REID_METRICS = ("mAP", "rank1", "rank5", "rank10")
+
+
+@dataclass(frozen=True)
+class ReidConfig:
+    """A re-ID training recipe. Sizes in pixels ``(height, width)``: training images are resized to
+    ``resize_px`` and cropped to ``crop_px``, test images resized to ``test_px``. The LR schedule
+    is in epochs of this run (see :func:`lr_factor`)."""
+
+    epochs: int
+    p: int
+    k: int
+    resize_px: Tuple[int, int]
+    crop_px: Tuple[int, int]
+    test_px: Tuple[int, int]
+    lr: float
+    betas: Tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.0
+    warmup_epochs: int = 0
+    warmup_start_factor: float = 1.0
+    milestones: Tuple[int, ...] = ()
+    gamma: float = 0.1
+    flip_p: float = 0.5
+    padding_px: int = 0
+    erasing_p: float = 0.0
+    flip_test: bool = True
+    eval_batch_size: int = 128
+    num_workers: int = 0
+
+
+def lr_factor(epoch: int, config: ReidConfig) -> float:
+    """Multiplier of ``config.lr`` during ``epoch`` (0-based).
+
+    Warmup: linear from ``warmup_start_factor`` at epoch 0 towards 1 over ``warmup_epochs``;
+    then ``gamma ** (number of milestones <= epoch)``.
+    """
+    if epoch < config.warmup_epochs:
+        start = config.warmup_start_factor
+        return start + (1.0 - start) * epoch / config.warmup_epochs
+    return config.gamma ** sum(1 for m in config.milestones if epoch >= m)
+
+
+def random_crop(images: torch.Tensor, height_px: int, width_px: int, generator: torch.Generator) -> torch.Tensor:
+    """A ``height_px`` x ``width_px`` window of each image of ``[N, C, H, W]`` at a random offset.
+
+    Draws: ``N`` row offsets in ``[0, H - height_px]``, then ``N`` column offsets in ``[0, W - width_px]``.
+    """
+    n, _, h, w = images.shape
+    if height_px > h or width_px > w:
+        raise BaselineError(f"random_crop: a {height_px}x{width_px} crop does not fit a {h}x{w} image")
+    dy = torch.randint(0, h - height_px + 1, (n,), generator=generator).tolist()
+    dx = torch.randint(0, w - width_px + 1, (n,), generator=generator).tolist()
+    return torch.stack([images[i, :, y:y + height_px, x:x + width_px] for i, (y, x) in enumerate(zip(dy, dx))])
+
+
+class ReidRecipe(Recipe):
+    reward_metric = "mAP"
+
+    def __init__(self, data: ReidData, make_model: ModelFactory, config: ReidConfig, device: torch.device, seed: int):
+        self.data = data
+        self.config = config
+        self.device = torch.device(device)
+        if config.p > data.train.num_classes:
+            raise BaselineError(f"`baseline.options.p`: {config.p} identities per batch, but the training split "
+                                f"has only {data.train.num_classes}")
+        for name, crop, size in (("height", config.crop_px[0], config.resize_px[0]),
+                                 ("width", config.crop_px[1], config.resize_px[1])):
+            if crop > size:
+                raise BaselineError(f"`baseline.options`: the crop {name} {crop} exceeds the resized {name} {size}")
+        self._make_model = lambda: make_model(data.train.num_classes)
+        torch.manual_seed(seed)
+        self.model = self._make_model().to(self.device)
+        for name in ("branch", "features"):
+            if not hasattr(self.model, name):
+                raise BaselineError(f"model {type(self.model).__name__} has no `{name}` (see amlfs.baselines.reid_recipe)")
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, betas=config.betas,
+                                          weight_decay=config.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda epoch: lr_factor(epoch, config))
+        self._initial_lrs = [group["lr"] for group in self.optimizer.param_groups]
+        self._initial_scheduler = copy.deepcopy(self.scheduler.state_dict())
+
+    def dataset_sizes(self) -> Dict[str, int]:
+        return self.data.sizes()
+
+    def initialize(self, seed: int) -> None:
+        torch.manual_seed(seed)
+        self.model.load_state_dict(self._make_model().state_dict())
+        self.optimizer.state.clear()
+        for group, lr in zip(self.optimizer.param_groups, self._initial_lrs):
+            group["lr"] = lr
+        self.scheduler.load_state_dict(copy.deepcopy(self._initial_scheduler))
+
+    def augment(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Resized uint8 ``[N, 3, H, W]`` to the training batch: flip, crop, pad-crop, normalize, erasing."""
+        x = random_hflip(images, generator, self.config.flip_p)
+        x = random_crop(x, self.config.crop_px[0], self.config.crop_px[1], generator)
+        if self.config.padding_px > 0:
+            x = pad_random_crop(x, self.config.padding_px, generator)
+        x = normalize(x)
+        if self.config.erasing_p > 0:
+            x = random_erasing(x, generator, self.config.erasing_p)
+        return x
+
+    def train_epoch(self, task, loss_fn: nn.Module) -> EpochStats:
+        started = time.monotonic()
+        generator = task.generator()
+        # augmentation draws from its own stream, so prefetching loader workers cannot reorder draws
+        augment_generator = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (), generator=generator)))
+        train = self.data.train
+        sampler = PKSampler(train.labels, self.config.p, self.config.k, generator=generator)
+        loader = DataLoader(ReidImageDataset(train.images, *self.config.resize_px, labels=train.labels),
+                            batch_sampler=sampler, num_workers=self.config.num_workers)
+        self.model.train()
+        loss_sum, seen, steps = 0.0, 0, len(sampler)
+        for step, (images, labels, _) in enumerate(loader, start=1):
+            x = self.augment(images, augment_generator).to(self.device)
+            y = labels.to(self.device)
+            cosine, scale = self.model.branch(x)
+            loss = loss_fn(cosine, y, scale)
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                raise NonFiniteLoss(f"loss is {'NaN' if math.isnan(value) else 'infinite'} at step {step}")
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            loss_sum += value * y.shape[0]
+            seen += int(y.shape[0])
+            task.progress(step, steps, value, samples=seen)
+        self.scheduler.step()
+        return EpochStats(mean_loss=loss_sum / max(seen, 1), steps=steps, samples=seen,
+                          train_ms=(time.monotonic() - started) * 1000.0)
+
+    @torch.no_grad()
+    def extract(self, images: ReidImages) -> torch.Tensor:
+        """Evaluation features ``[N, D]`` of ``images`` (flip-averaged and re-normalized when ``flip_test``)."""
+        self.model.eval()
+        loader = DataLoader(ReidImageDataset(images, *self.config.test_px),
+                            batch_size=self.config.eval_batch_size, num_workers=self.config.num_workers)
+        parts = []
+        for pixels, _, _ in loader:
+            x = normalize(pixels).to(self.device)
+            features = self.model.features(x)
+            if self.config.flip_test:
+                features = F.normalize(features + self.model.features(x.flip(-1)), dim=1)
+            parts.append(features)
+        return torch.cat(parts)
+
+    def evaluate(self, split: str) -> Dict[str, float]:
+        if split not in ("val", "test"):
+            raise BaselineError(f"Expected a split val or test, got {split!r}")
+        query, gallery = self.data.retrieval(split)
+        distances = pairwise_distance(self.extract(query), self.extract(gallery), "euclidean")
+        result = evaluate_reid(distances, list(query.pids), list(gallery.pids), list(query.camids),
+                               list(gallery.camids), max_rank=10)
+        return {"mAP": float(result.mAP), "rank1": result.rank1, "rank5": result.rank5, "rank10": result.rank10}

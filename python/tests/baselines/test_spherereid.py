@@ -1,0 +1,177 @@
+"""SphereReID: the sphere softmax branch, its recipe on a tiny Market-1501 fixture, ImageNet weights."""
+import logging
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import amlfs
+from amlfs.baselines import BaselineError, build_recipe
+from amlfs.baselines.reid_recipe import lr_factor, random_crop
+from amlfs.baselines.spherereid import OPTIONS, SphereReIDNet, config_from_options
+from amlfs.baselines.options import parse_options
+from amlfs.checkpoint import pack_state, unpack_state
+from amlfs.fixtures.reid import write_reid_fixture
+from amlfs.models import ResNet50
+
+TINY = {"p": 2, "k": 2, "heightPx": 64, "widthPx": 32, "cropHeightPx": 56, "cropWidthPx": 28,
+        "numWorkers": 0, "evalBatchSize": 32, "strict": False}
+
+
+class FakeTask:
+    def __init__(self, seed=1):
+        self.seed = seed
+        self.steps = []
+
+    def generator(self):
+        return torch.Generator().manual_seed(self.seed)
+
+    def progress(self, step, steps, loss=None, *, samples=None):
+        self.steps.append((step, steps, loss, samples))
+
+
+@pytest.fixture(scope="module")
+def market_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("reid") / "Market-1501-v15.09.15"
+    write_reid_fixture(str(root), "market", ids=6, per_id=4, height_px=64, width_px=32)
+    return str(root)
+
+
+def experiment(root, kind="market1501", metric="mAP", **options):
+    return {
+        "name": "spherereid-smoke", "seed": 0,
+        "baseline": {"name": "spherereid", "options": {**TINY, **options}},
+        "dataset": {"kind": kind, "root": root, "splits": {"valFraction": 0.34, "splitSeed": 0}},
+        "search": {"mode": "amlfs", "B": 2, "M": 6, "epochs": 4},
+        "reward": {"metric": metric},
+    }
+
+
+def test_searched_loss_at_identity_is_sphere_softmax():
+    torch.manual_seed(0)
+    model = SphereReIDNet(num_classes=5, embedding_dim=16)
+    x, y = torch.randn(4, 3, 64, 32), torch.tensor([0, 3, 3, 1])
+    cosine, scale = model.branch(x)
+    assert scale == 14.0 and cosine.shape == (4, 5) and cosine.abs().max() <= 1 + 1e-6
+    # the cosine of the normalized embedding and the normalized class weights, recomputed by hand
+    model.eval()
+    with torch.no_grad():
+        embedding = model.bn2(model.fc(model.bn1(F.adaptive_avg_pool2d(model.backbone.features(x), 1).flatten(1))))
+        w = model.classifier.weight
+        expected = (embedding @ w.t()) / (embedding.norm(dim=1, keepdim=True) * w.norm(dim=1))
+        assert torch.allclose(model.branch(x)[0], expected, atol=1e-5)
+    model.train()
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    searched = amlfs.SearchedSoftmaxLoss(6)(cosine, y, scale)
+    reference = F.cross_entropy(14.0 * cosine, y)
+    assert torch.allclose(searched, reference, atol=1e-6)
+    grads = torch.autograd.grad(searched, params, retain_graph=True)
+    ref_grads = torch.autograd.grad(reference, params)
+    for g, r in zip(grads, ref_grads):
+        assert torch.allclose(g, r, atol=1e-6 + 1e-5 * float(r.abs().max()), rtol=1e-4)
+    assert model.classifier.bias is None
+
+
+def test_recipe_trains_and_evaluates(market_root):
+    recipe = build_recipe(experiment(market_root), torch.device("cpu"))
+    assert recipe.reward_metric == "mAP"
+    sizes = recipe.dataset_sizes()
+    assert sizes == {"train": 16, "val": 8, "test": 12 + 26}  # 4 kept ids x 4; 2 held out; official split
+    start = pack_state(recipe.model, recipe.optimizer, recipe.scheduler, epoch=0)
+    loss_fn = amlfs.SearchedSoftmaxLoss(6)
+    task = FakeTask()
+    stats = recipe.train_epoch(task, loss_fn)
+    assert stats.steps == 4 and len(task.steps) == 4 and stats.samples == 16 and stats.mean_loss > 0
+    assert recipe.scheduler.last_epoch == 1
+    for split in ("val", "test"):
+        metrics = recipe.evaluate(split)
+        assert set(metrics) == {"mAP", "rank1", "rank5", "rank10"}
+        assert all(0 <= v <= 1 for v in metrics.values())
+    assert recipe.evaluate("val")["rank10"] == 1.0  # every val query has a true match within 7 gallery items
+
+    # the same start state and task give the same trained state (checkpoint round trip included)
+    trained = pack_state(recipe.model, recipe.optimizer, recipe.scheduler, epoch=1)
+    other = build_recipe(experiment(market_root), torch.device("cpu"))
+    unpack_state(start.data, other.model, other.optimizer, other.scheduler)
+    other.train_epoch(FakeTask(), loss_fn)
+    assert pack_state(other.model, other.optimizer, other.scheduler, epoch=1).sha256 == trained.sha256
+
+    recipe.initialize(5)
+    other.initialize(5)
+    assert pack_state(recipe.model, recipe.optimizer, recipe.scheduler).sha256 == pack_state(
+        other.model, other.optimizer, other.scheduler).sha256
+    with pytest.raises(BaselineError, match="split"):
+        recipe.evaluate("train")
+
+
+def test_flip_test_averages_mirrored_features(market_root):
+    recipe = build_recipe(experiment(market_root, kind="market1501"), torch.device("cpu"))
+    query = recipe.data.test_query
+    flipped = recipe.extract(query)
+    assert torch.allclose(flipped.norm(dim=1), torch.ones(len(query)), atol=1e-5)
+    recipe.config = type(recipe.config)(**{**recipe.config.__dict__, "flip_test": False})
+    plain = recipe.extract(query)
+    assert not torch.allclose(plain, flipped)
+
+
+def test_duke_layout_and_rank1_reward(tmp_path):
+    root = tmp_path / "DukeMTMC-reID"
+    write_reid_fixture(str(root), "duke", ids=5, per_id=4, height_px=64, width_px=32)
+    recipe = build_recipe(experiment(str(tmp_path), kind="dukemtmc-reid", metric="rank1"), torch.device("cpu"))
+    assert recipe.dataset_sizes()["train"] == 12
+    assert 0 <= recipe.evaluate("val")["rank1"] <= 1
+
+
+def test_options_and_data_errors(market_root, tmp_path):
+    with pytest.raises(BaselineError, match=r"`baseline.options.learningRate`: unknown option"):
+        build_recipe(experiment(market_root, learningRate=0.1), torch.device("cpu"))
+    with pytest.raises(BaselineError, match=r"`baseline.options.p`: expected a positive integer, got 0"):
+        build_recipe(experiment(market_root, p=0), torch.device("cpu"))
+    with pytest.raises(BaselineError, match=r"`baseline.options.p`: 9 identities per batch, but .* only 4"):
+        build_recipe(experiment(market_root, p=9), torch.device("cpu"))
+    with pytest.raises(amlfs.data.DataError, match="bounding_box_train holds 24 images, expected 12936"):
+        build_recipe(experiment(market_root, strict=True), torch.device("cpu"))
+
+
+def test_schedule_follows_the_paper():
+    config = config_from_options(parse_options("spherereid", {}, OPTIONS), epochs=140)
+    assert (config.p, config.k, config.resize_px, config.crop_px, config.test_px) == (
+        16, 4, (288, 144), (256, 128), (288, 144))
+    assert (config.warmup_epochs, config.milestones, config.betas) == (20, (80, 100), (0.9, 0.99))
+    lrs = {e: config.lr * lr_factor(e, config) for e in (0, 10, 19, 20, 79, 80, 99, 100, 139)}
+    assert lrs[0] == pytest.approx(5e-5) and lrs[10] == pytest.approx(5e-5 + (1e-3 - 5e-5) / 2)
+    assert lrs[20] == lrs[79] == pytest.approx(1e-3)
+    assert lrs[80] == lrs[99] == pytest.approx(1e-4) and lrs[100] == lrs[139] == pytest.approx(1e-5)
+    short = config_from_options(parse_options("spherereid", {}, OPTIONS), epochs=70)
+    assert (short.warmup_epochs, short.milestones) == (10, (40, 50))
+
+
+def test_random_crop_draws():
+    images = torch.arange(2 * 1 * 4 * 3).reshape(2, 1, 4, 3)
+    out = random_crop(images, 2, 2, torch.Generator().manual_seed(0))
+    g = torch.Generator().manual_seed(0)
+    dy, dx = torch.randint(0, 3, (2,), generator=g), torch.randint(0, 2, (2,), generator=g)
+    for i in range(2):
+        assert torch.equal(out[i], images[i, :, dy[i]:dy[i] + 2, dx[i]:dx[i] + 2])
+
+
+def test_pretrained_backbone(market_root, tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="amlfs.baselines.spherereid"):
+        build_recipe(experiment(market_root), torch.device("cpu"))
+    assert "trains from scratch" in caplog.text
+
+    torch.manual_seed(3)
+    source = ResNet50(num_classes=1000)
+    path = tmp_path / "imagenet.pth"
+    torch.save(source.state_dict(), path)
+    recipe = build_recipe(experiment(market_root, pretrainedPath=str(path)), torch.device("cpu"))
+    assert torch.equal(recipe.model.backbone.layer3[5].conv2.weight, source.layer3[5].conv2.weight)
+    recipe.initialize(7)  # re-initialization keeps the ImageNet backbone
+    assert torch.equal(recipe.model.backbone.conv1.weight, source.conv1.weight)
+
+    state = source.state_dict()
+    del state["layer3.5.conv2.weight"]
+    torch.save(state, path)
+    with pytest.raises(BaselineError, match=r"`baseline.options.pretrainedPath`: .*missing 1 keys \[layer3\.5\.conv2"):
+        build_recipe(experiment(market_root, pretrainedPath=str(path)), torch.device("cpu"))
