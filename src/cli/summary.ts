@@ -1,6 +1,23 @@
-/** The end-of-run summary: best reward per epoch, final test metrics, where the run is. */
+/**
+ * The end-of-run summary: best reward per epoch, final test metrics, where the run is.
+ * Re-ID metrics are shown as a row of the paper's Tables 4/5 (see `compare.ts`), the
+ * metrics outside those columns on one line after it; others as one line of all metrics.
+ */
 import type { RunSummary } from "../orchestrate/controller.js";
+import { REID_COLUMNS, formatTable, isReidMetrics, reidCells } from "./compare.js";
 import { formatMetrics, formatNumber } from "./progress/format.js";
+
+function finalMetricLines(metrics: Readonly<Record<string, number | null>>): string[] {
+  if (!isReidMetrics(metrics)) return [`  final test metrics: ${formatMetrics(metrics)}`];
+  const shown = new Set(REID_COLUMNS.map(([key]) => key));
+  const others = Object.fromEntries(Object.entries(metrics).filter(([key]) => !shown.has(key)));
+  const table = formatTable(REID_COLUMNS.map(([, title]) => title), [reidCells(metrics)]);
+  return [
+    "  final test metrics (%):",
+    ...table.map((line) => `    ${line}`),
+    ...(Object.keys(others).length > 0 ? [`  other final test metrics: ${formatMetrics(others)}`] : []),
+  ];
+}
 
 export function summaryLines(runDir: string, summary: RunSummary): string[] {
   const rows = summary.epochs.map(
@@ -11,7 +28,7 @@ export function summaryLines(runDir: string, summary: RunSummary): string[] {
     `Summary (${runDir})`,
     "  epoch  best reward  sample",
     ...rows,
-    `  final test metrics: ${formatMetrics(summary.final.metrics)}`,
+    ...finalMetricLines(summary.final.metrics),
     `  final model: ${runDir}/${summary.final.model}`,
     `  journal: ${runDir}/journal.jsonl`,
   ];

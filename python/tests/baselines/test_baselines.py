@@ -112,8 +112,8 @@ def test_options_are_checked(name, cifar_root):
 
 def test_registry_errors(cifar_root):
     assert {"small-cnn", "resnet20"} <= set(baseline_names())
-    with pytest.raises(BaselineError, match=r"`baseline.name`: 'mgn' is not available.*small-cnn"):
-        get_baseline("mgn")
+    with pytest.raises(BaselineError, match=r"`baseline.name`: 'no-such-baseline' is not available.*small-cnn"):
+        get_baseline("no-such-baseline")
     experiment = experiment_for("resnet20", cifar_root)
     experiment["dataset"] = {"kind": "digits"}
     with pytest.raises(BaselineError, match="`dataset.kind`: baseline resnet20 runs on cifar10-bin"):

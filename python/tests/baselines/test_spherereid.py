@@ -11,6 +11,7 @@ from amlfs.baselines.reid_recipe import lr_factor, random_crop
 from amlfs.baselines.spherereid import OPTIONS, SphereReIDNet, config_from_options
 from amlfs.baselines.options import parse_options
 from amlfs.checkpoint import pack_state, unpack_state
+from amlfs.eval import evaluate_reid, pairwise_distance, rerank
 from amlfs.fixtures.reid import write_reid_fixture
 from amlfs.models import ResNet50
 
@@ -84,9 +85,10 @@ def test_recipe_trains_and_evaluates(market_root):
     stats = recipe.train_epoch(task, loss_fn)
     assert stats.steps == 4 and len(task.steps) == 4 and stats.samples == 16 and stats.mean_loss > 0
     assert recipe.scheduler.last_epoch == 1
-    for split in ("val", "test"):
+    plain = {"mAP", "rank1", "rank5", "rank10"}
+    for split, keys in (("val", plain), ("test", plain | {f"{name}_rerank" for name in plain})):
         metrics = recipe.evaluate(split)
-        assert set(metrics) == {"mAP", "rank1", "rank5", "rank10"}
+        assert set(metrics) == keys
         assert all(0 <= v <= 1 for v in metrics.values())
     assert recipe.evaluate("val")["rank10"] == 1.0  # every val query has a true match within 7 gallery items
 
@@ -103,6 +105,33 @@ def test_recipe_trains_and_evaluates(market_root):
         other.model, other.optimizer, other.scheduler).sha256
     with pytest.raises(BaselineError, match="split"):
         recipe.evaluate("train")
+
+
+def test_test_split_adds_reranked_metrics(market_root):
+    """Re-ranked metrics recomputed independently: ``rerank`` on caller-held full distance matrices
+    (the recipe recomputes distance blocks from features), then the plain protocol."""
+    recipe = build_recipe(experiment(market_root), torch.device("cpu"))
+    recipe.train_epoch(FakeTask(), amlfs.SearchedSoftmaxLoss(6))
+    metrics = recipe.evaluate("test")
+    query, gallery = recipe.data.retrieval("test")
+    q, g = recipe.extract(query), recipe.extract(gallery)
+    ids = (list(query.pids), list(gallery.pids), list(query.camids), list(gallery.camids))
+    plain = evaluate_reid(pairwise_distance(q, g, "euclidean"), *ids, max_rank=10)
+    reranked = evaluate_reid(rerank(pairwise_distance(q, g, "euclidean"), pairwise_distance(q, q, "euclidean"),
+                                    pairwise_distance(g, g, "euclidean"), k1=20, k2=6, lambda_value=0.3),
+                             *ids, max_rank=10)
+    assert metrics["mAP"] == pytest.approx(plain.mAP, abs=1e-6)
+    assert metrics["mAP_rerank"] == pytest.approx(reranked.mAP, abs=1e-6)
+    for k in (1, 5, 10):
+        assert metrics[f"rank{k}"] == pytest.approx(plain.rank(k), abs=1e-6)
+        assert metrics[f"rank{k}_rerank"] == pytest.approx(reranked.rank(k), abs=1e-6)
+
+    # the reward split never re-ranks by default; either split can be asked explicitly
+    assert "mAP_rerank" not in recipe.evaluate("val")
+    assert "mAP_rerank" in recipe.evaluate("val", rerank=True)
+    assert set(recipe.evaluate("test", rerank=False)) == {"mAP", "rank1", "rank5", "rank10"}
+    recipe.config = type(recipe.config)(**{**recipe.config.__dict__, "rerank_test": False})
+    assert "mAP_rerank" not in recipe.evaluate("test")
 
 
 def test_flip_test_averages_mirrored_features(market_root):

@@ -1,0 +1,166 @@
+"""``mgn``: the Multiple Granularity Network (Wang et al., "Learning Discriminative Features with Multiple
+Granularities for Person Re-Identification", ACM MM 2018), with its 8 softmax heads searched.
+
+Model: :class:`amlfs.models.mgn_net.MgnNet` (shared ResNet-50 trunk, global / part-2 / part-3
+branches, 8 reduced 256-d features, 8 bias-free linear heads). A plain linear head is a
+softmax branch with ``cos_j = f_j / (||x|| ||W_j||)`` and ``s_j = ||x|| ||W_j||``
+(:func:`amlfs.baselines.cosine_and_scale`), so the identity ``theta`` gives back its
+cross-entropy exactly. Loss::
+
+    L = mean_{h=1..8} SearchedSoftmaxLoss(cos_h, y, s_h)            # one theta for all 8 heads
+      + tripletWeight * mean_{g=1..3} batch_hard_triplet(f_g, y, 1.2)  # the global 256-d features
+
+The triplet losses are kept unchanged. The paper adds up the losses; we average each
+group (a constant factor per group, which keeps the searched part on the scale of one
+softmax loss as in the other baselines). Evaluation: the L2-normalized concatenation of the
+8 reduced features (``[N, 2048]``), flip-averaged (``flipTest``), Euclidean distances.
+
+Recipe (paper, Sec. 4.1): images resized to 384 x 128, random horizontal flip only; SGD
+with momentum 0.9, weight decay 5e-4, lr 1e-2, times 0.1 at epochs 40 and 60, 80 epochs.
+``optimizer: "adam"`` gives Adam instead (the public reference implementation's choice,
+with ``lr: 2e-4``). P x K = 16 x 4 by default (``p``/``k``). The schedule is stretched to
+``search.epochs`` as in ``spherereid``: ``e`` becomes ``round_half_up(e * search.epochs / recipeEpochs)``.
+
+ImageNet weights: ``pretrainedPath`` (a local torchvision ResNet-50 ``.pth``), loaded into the
+trunk before the branches are copied from it.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping
+
+import torch
+from torch import nn
+
+from ..data.reid_registry import load_reid_dataset
+from ..models.mgn_net import MgnNet, MgnOutputs
+from .errors import BaselineError
+from .linear_head import cosine_and_scale
+from .options import boolean, fraction, non_negative_number, one_of, parse_options, positive_int, positive_number
+from .recipe import EpochStats
+from .registry import register_baseline
+from .reid_recipe import ReidConfig, ReidRecipe
+from .sft import imagenet_backbone, use_sgd
+from .spherereid import epoch_list, int_or_null, non_negative_int, path_or_null, stretch
+
+log = logging.getLogger("amlfs.baselines.mgn")
+
+RECIPE_EPOCHS = 80
+NUM_GLOBAL = 3
+
+OPTIONS = {
+    "p": positive_int(16),
+    "k": positive_int(4),
+    "heightPx": positive_int(384),
+    "widthPx": positive_int(128),
+    "cropHeightPx": int_or_null(),
+    "cropWidthPx": int_or_null(),
+    "paddingPx": non_negative_int(0),
+    "erasingP": fraction(0.0),
+    "optimizer": one_of("sgd", ("sgd", "adam")),
+    "lr": positive_number(1e-2),
+    "momentum": fraction(0.9),
+    "weightDecay": non_negative_number(5e-4),
+    "recipeEpochs": positive_int(RECIPE_EPOCHS),
+    "warmupEpochs": non_negative_int(0),
+    "warmupStartLr": positive_number(1e-3),
+    "milestoneEpochs": epoch_list((40, 60)),
+    "gamma": positive_number(0.1),
+    "reducedDim": positive_int(256),
+    "tripletMargin": positive_number(1.2),
+    "tripletWeight": non_negative_number(1.0),
+    "pretrainedPath": path_or_null(),
+    "flipTest": boolean(True),
+    "evalBatchSize": positive_int(128),
+    "numWorkers": non_negative_int(4),
+    "strict": boolean(True),
+}
+
+
+def batch_hard_triplet_loss(features: torch.Tensor, target: torch.Tensor, margin: float) -> torch.Tensor:
+    """Batch-hard triplet loss (Hermans et al. 2017): per anchor, the farthest positive and the nearest
+    negative by Euclidean distance, ``mean(relu(d_ap - d_an + margin))``. ``features [N, D]``, ``target [N]``.
+
+    An anchor without a negative in the batch contributes ``relu(d_ap + margin - inf) = 0``.
+    """
+    squared = (features.unsqueeze(1) - features.unsqueeze(0)).pow(2).sum(-1)
+    distances = squared.clamp_min(1e-12).sqrt()  # the clamp keeps the gradient finite on the diagonal
+    same = target.unsqueeze(1) == target.unsqueeze(0)
+    hardest_positive = distances.masked_fill(~same, float("-inf")).amax(dim=1)
+    hardest_negative = distances.masked_fill(same, float("inf")).amin(dim=1)
+    return torch.relu(hardest_positive - hardest_negative + margin).mean()
+
+
+class MgnLoss(nn.Module):
+    """The MGN objective around a searched loss: ``mean`` of ``searched`` over the 8 heads (shared theta)
+    plus ``triplet_weight`` times the mean batch-hard triplet loss of the 3 global features."""
+
+    def __init__(self, searched: nn.Module, triplet_margin: float = 1.2, triplet_weight: float = 1.0):
+        super().__init__()
+        self.searched = searched
+        self.triplet_margin = float(triplet_margin)
+        self.triplet_weight = float(triplet_weight)
+
+    def forward(self, outputs: MgnOutputs, target: torch.Tensor, _scale: Any = None) -> torch.Tensor:
+        if not isinstance(outputs, MgnOutputs):
+            raise BaselineError(f"MgnLoss: expected the MgnOutputs of MgnNet.branch, got {type(outputs).__name__}")
+        heads = [cosine_and_scale(f, w) for f, w in zip(outputs.features, outputs.weights)]
+        softmax = torch.stack([self.searched(cosine, target, scale) for cosine, scale in heads]).mean()
+        triplet = torch.stack([batch_hard_triplet_loss(f, target, self.triplet_margin)
+                               for f in outputs.features[:NUM_GLOBAL]]).mean()
+        return softmax + self.triplet_weight * triplet
+
+
+class MgnRecipe(ReidRecipe):
+    """:class:`ReidRecipe` whose training loss is :class:`MgnLoss` around the searched loss."""
+
+    def __init__(self, *args, triplet_margin: float = 1.2, triplet_weight: float = 1.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.triplet_margin = triplet_margin
+        self.triplet_weight = triplet_weight
+
+    def train_epoch(self, task, loss_fn: nn.Module) -> EpochStats:
+        return super().train_epoch(task, MgnLoss(loss_fn, self.triplet_margin, self.triplet_weight))
+
+
+def config_from_options(options: Mapping[str, Any], epochs: int) -> ReidConfig:
+    resize = (options["heightPx"], options["widthPx"])
+    if (options["cropHeightPx"] is None) != (options["cropWidthPx"] is None):
+        raise BaselineError("`baseline.options.cropHeightPx`/`cropWidthPx`: give both or neither")
+    recipe_epochs = options["recipeEpochs"]
+    return ReidConfig(
+        epochs=epochs,
+        p=options["p"],
+        k=options["k"],
+        resize_px=resize,
+        crop_px=(options["cropHeightPx"], options["cropWidthPx"]) if options["cropHeightPx"] else resize,
+        test_px=resize,
+        lr=float(options["lr"]),
+        weight_decay=float(options["weightDecay"]),
+        warmup_epochs=stretch(epochs, recipe_epochs, options["warmupEpochs"]),
+        warmup_start_factor=min(1.0, float(options["warmupStartLr"]) / float(options["lr"])),
+        milestones=tuple(stretch(epochs, recipe_epochs, m) for m in options["milestoneEpochs"]),
+        gamma=float(options["gamma"]),
+        padding_px=options["paddingPx"],
+        erasing_p=float(options["erasingP"]),
+        flip_test=options["flipTest"],
+        eval_batch_size=options["evalBatchSize"],
+        num_workers=options["numWorkers"],
+    )
+
+
+@register_baseline("mgn", datasets=("market1501", "dukemtmc-reid"))
+def build_mgn(experiment: Mapping[str, Any], device: torch.device) -> ReidRecipe:
+    options = parse_options("mgn", experiment["baseline"].get("options", {}), OPTIONS)
+    config = config_from_options(options, experiment["search"]["epochs"])
+    data = load_reid_dataset(experiment["dataset"], strict=options["strict"])
+    backbone = imagenet_backbone("mgn", options["pretrainedPath"], log)
+
+    def make_model(num_classes: int) -> MgnNet:
+        return MgnNet(num_classes, options["reducedDim"], backbone, where=str(options["pretrainedPath"]))
+
+    recipe = MgnRecipe(data, make_model, config, device, experiment.get("seed", 0),
+                       triplet_margin=float(options["tripletMargin"]), triplet_weight=float(options["tripletWeight"]))
+    if options["optimizer"] == "sgd":
+        use_sgd(recipe, float(options["momentum"]))
+    return recipe
