@@ -39,9 +39,9 @@ from .linear_head import cosine_and_scale
 from .options import boolean, fraction, non_negative_number, one_of, parse_options, positive_int, positive_number
 from .recipe import EpochStats
 from .registry import register_baseline
-from .reid_recipe import ReidConfig, ReidRecipe
+from .reid_recipe import ReidRecipe
 from .sft import imagenet_backbone, use_sgd
-from .spherereid import epoch_list, int_or_null, non_negative_int, path_or_null, stretch
+from .spherereid import config_from_options, epoch_list, int_or_null, non_negative_int, path_or_null
 
 log = logging.getLogger("amlfs.baselines.mgn")
 
@@ -121,32 +121,6 @@ class MgnRecipe(ReidRecipe):
 
     def train_epoch(self, task, loss_fn: nn.Module) -> EpochStats:
         return super().train_epoch(task, MgnLoss(loss_fn, self.triplet_margin, self.triplet_weight))
-
-
-def config_from_options(options: Mapping[str, Any], epochs: int) -> ReidConfig:
-    resize = (options["heightPx"], options["widthPx"])
-    if (options["cropHeightPx"] is None) != (options["cropWidthPx"] is None):
-        raise BaselineError("`baseline.options.cropHeightPx`/`cropWidthPx`: give both or neither")
-    recipe_epochs = options["recipeEpochs"]
-    return ReidConfig(
-        epochs=epochs,
-        p=options["p"],
-        k=options["k"],
-        resize_px=resize,
-        crop_px=(options["cropHeightPx"], options["cropWidthPx"]) if options["cropHeightPx"] else resize,
-        test_px=resize,
-        lr=float(options["lr"]),
-        weight_decay=float(options["weightDecay"]),
-        warmup_epochs=stretch(epochs, recipe_epochs, options["warmupEpochs"]),
-        warmup_start_factor=min(1.0, float(options["warmupStartLr"]) / float(options["lr"])),
-        milestones=tuple(stretch(epochs, recipe_epochs, m) for m in options["milestoneEpochs"]),
-        gamma=float(options["gamma"]),
-        padding_px=options["paddingPx"],
-        erasing_p=float(options["erasingP"]),
-        flip_test=options["flipTest"],
-        eval_batch_size=options["evalBatchSize"],
-        num_workers=options["numWorkers"],
-    )
 
 
 @register_baseline("mgn", datasets=("market1501", "dukemtmc-reid"))

@@ -44,8 +44,8 @@ from ..models import PretrainedWeightsError, ResNet50
 from .errors import BaselineError
 from .options import Option, boolean, fraction, non_negative_number, parse_options, positive_int, positive_number
 from .registry import register_baseline
-from .reid_recipe import ReidConfig, ReidRecipe, lr_factor
-from .spherereid import epoch_list, int_or_null, non_negative_int, path_or_null, stretch
+from .reid_recipe import ReidRecipe, lr_factor
+from .spherereid import config_from_options, epoch_list, int_or_null, non_negative_int, path_or_null
 
 log = logging.getLogger("amlfs.baselines.sft")
 
@@ -157,32 +157,6 @@ def imagenet_backbone(baseline: str, path: Optional[str], logger: logging.Logger
         raise BaselineError(f"`baseline.options.pretrainedPath`: {error}") from error
     logger.info("%s: ImageNet backbone from %s", baseline, path)
     return probe.backbone_state_dict()
-
-
-def config_from_options(options: Mapping[str, Any], epochs: int) -> ReidConfig:
-    resize = (options["heightPx"], options["widthPx"])
-    if (options["testHeightPx"] is None) != (options["testWidthPx"] is None):
-        raise BaselineError("`baseline.options.testHeightPx`/`testWidthPx`: give both or neither")
-    recipe_epochs = options["recipeEpochs"]
-    return ReidConfig(
-        epochs=epochs,
-        p=options["p"],
-        k=options["k"],
-        resize_px=resize,
-        crop_px=(options["cropHeightPx"], options["cropWidthPx"]),
-        test_px=(options["testHeightPx"], options["testWidthPx"]) if options["testHeightPx"] else resize,
-        lr=float(options["lr"]),
-        weight_decay=float(options["weightDecay"]),
-        warmup_epochs=stretch(epochs, recipe_epochs, options["warmupEpochs"]),
-        warmup_start_factor=min(1.0, float(options["warmupStartLr"]) / float(options["lr"])),
-        milestones=tuple(stretch(epochs, recipe_epochs, m) for m in options["milestoneEpochs"]),
-        gamma=float(options["gamma"]),
-        padding_px=options["paddingPx"],
-        erasing_p=float(options["erasingP"]),
-        flip_test=options["flipTest"],
-        eval_batch_size=options["evalBatchSize"],
-        num_workers=options["numWorkers"],
-    )
 
 
 @register_baseline("sft", datasets=("market1501", "dukemtmc-reid"))

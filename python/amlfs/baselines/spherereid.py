@@ -137,22 +137,25 @@ def stretch(epochs: int, recipe_epochs: int, value: int) -> int:
 
 
 def config_from_options(options: Mapping[str, Any], epochs: int) -> ReidConfig:
+    """The :class:`ReidConfig` of a re-ID baseline's parsed options (SphereReID, SFT, MGN).
+
+    Crop and test sizes fall back to the resize size when a baseline has no such options
+    or leaves them null; Adam's ``beta2`` is used where the baseline has it. The recipe's
+    epochs (``recipeEpochs``) are stretched to ``search.epochs`` with :func:`stretch`.
+    """
     resize = (options["heightPx"], options["widthPx"])
-    if (options["testHeightPx"] is None) != (options["testWidthPx"] is None):
-        raise BaselineError("`baseline.options.testHeightPx`/`testWidthPx`: give both or neither")
     recipe_epochs = options["recipeEpochs"]
-    warmup = stretch(epochs, recipe_epochs, options["warmupEpochs"])
+    adam = {"betas": (0.9, float(options["beta2"]))} if "beta2" in options else {}
     return ReidConfig(
         epochs=epochs,
         p=options["p"],
         k=options["k"],
         resize_px=resize,
-        crop_px=(options["cropHeightPx"], options["cropWidthPx"]),
-        test_px=(options["testHeightPx"], options["testWidthPx"]) if options["testHeightPx"] else resize,
+        crop_px=size_option(options, "cropHeightPx", "cropWidthPx", resize),
+        test_px=size_option(options, "testHeightPx", "testWidthPx", resize),
         lr=float(options["lr"]),
-        betas=(0.9, float(options["beta2"])),
         weight_decay=float(options["weightDecay"]),
-        warmup_epochs=warmup,
+        warmup_epochs=stretch(epochs, recipe_epochs, options["warmupEpochs"]),
         warmup_start_factor=min(1.0, float(options["warmupStartLr"]) / float(options["lr"])),
         milestones=tuple(stretch(epochs, recipe_epochs, m) for m in options["milestoneEpochs"]),
         gamma=float(options["gamma"]),
@@ -161,7 +164,16 @@ def config_from_options(options: Mapping[str, Any], epochs: int) -> ReidConfig:
         flip_test=options["flipTest"],
         eval_batch_size=options["evalBatchSize"],
         num_workers=options["numWorkers"],
+        **adam,
     )
+
+
+def size_option(options: Mapping[str, Any], height_key: str, width_key: str, default):
+    """``(height, width)`` from two options given together, else ``default``."""
+    height, width = options.get(height_key), options.get(width_key)
+    if (height is None) != (width is None):
+        raise BaselineError(f"`baseline.options.{height_key}`/`{width_key}`: give both or neither")
+    return default if height is None else (height, width)
 
 
 def pretrained_backbone(path: Optional[str]):
