@@ -18,6 +18,9 @@ SCHEMA = json.loads((REPO / "proto" / "experiment.schema.json").read_text())
 def test_the_configs_are_there():
     names = {path.relative_to(REPO / "configs").as_posix() for path in CONFIGS}
     expected = {f"cifar10/resnet20-noise{r}-{m}.json" for r in (0, 10, 20) for m in ("baseline", "amlfs")}
+    expected |= {f"reid/{b}-{d}.json" for b in ("spherereid", "sft", "mgn") for d in ("market1501", "duke")}
+    ablations = ["fixed", "b4", "b8", "b16", "b32", "m3", "m6", "m10"]
+    expected |= {f"ablations/spherereid-market1501-{a}.json" for a in ablations}
     assert expected | {"demo/digits-amlfs.json", "demo/digits-baseline.json"} <= names
 
 
