@@ -7,7 +7,6 @@ softmax cross-entropy on ``classifier(features)``.
 """
 from __future__ import annotations
 
-import copy
 import math
 import time
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from ..data.transforms import normalize, random_crop_flip
 from ..eval import ClassificationMetrics
 from .errors import BaselineError
 from .linear_head import cosine_and_scale
-from .recipe import EpochStats, NonFiniteLoss, Recipe
+from .recipe import EpochStats, NonFiniteLoss, Recipe, TrainingStart
 
 ModelFactory = Callable[[int, int], nn.Module]  # (in_channels, num_classes) -> model
 
@@ -68,8 +67,7 @@ class ClassificationRecipe(Recipe):
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=config.lr, momentum=config.momentum,
                                          weight_decay=config.weight_decay)
         self.scheduler = self._make_scheduler()
-        self._initial_lrs = [group["lr"] for group in self.optimizer.param_groups]
-        self._initial_scheduler = copy.deepcopy(self.scheduler.state_dict()) if self.scheduler else None
+        self._start = TrainingStart.of(self.optimizer, self.scheduler)
         self._splits = {
             name: (part.images.to(self.device), part.labels.to(self.device))
             for name, part in (("train", data.train), ("val", data.val), ("test", data.test))
@@ -90,13 +88,7 @@ class ClassificationRecipe(Recipe):
         return self.data.sizes()
 
     def initialize(self, seed: int) -> None:
-        torch.manual_seed(seed)
-        self.model.load_state_dict(self._make_model().state_dict())
-        self.optimizer.state.clear()
-        for group, lr in zip(self.optimizer.param_groups, self._initial_lrs):
-            group["lr"] = lr
-        if self.scheduler is not None:
-            self.scheduler.load_state_dict(copy.deepcopy(self._initial_scheduler))
+        self._start.restore(seed, self.model, self._make_model, self.optimizer, self.scheduler)
 
     def _inputs(self, images: torch.Tensor, generator: Optional[torch.Generator]) -> torch.Tensor:
         if generator is not None and self.config.crop_padding > 0:

@@ -6,9 +6,10 @@ built-in worker only calls this interface, so it never branches on the baseline.
 """
 from __future__ import annotations
 
+import copy
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import torch
 
@@ -61,3 +62,28 @@ class Recipe(ABC):
     @abstractmethod
     def evaluate(self, split: str) -> Dict[str, float]:
         """Metrics of the current model on ``split`` (``"val"`` or ``"test"``), including ``reward_metric``."""
+
+
+@dataclass(frozen=True)
+class TrainingStart:
+    """The optimizer's learning rates and the scheduler's state at construction, which
+    ``initialize(seed)`` restores (with fresh weights from the seed)."""
+
+    lrs: List[float]
+    scheduler_state: Optional[Dict[str, Any]]
+
+    @classmethod
+    def of(cls, optimizer: torch.optim.Optimizer, scheduler) -> "TrainingStart":
+        state = copy.deepcopy(scheduler.state_dict()) if scheduler is not None else None
+        return cls([group["lr"] for group in optimizer.param_groups], state)
+
+    def restore(self, seed: int, model: torch.nn.Module, make_model: Callable[[], torch.nn.Module],
+                optimizer: torch.optim.Optimizer, scheduler) -> None:
+        """Weights of ``make_model()`` under ``torch.manual_seed(seed)``, empty optimizer state, the start LRs."""
+        torch.manual_seed(seed)
+        model.load_state_dict(make_model().state_dict())
+        optimizer.state.clear()
+        for group, lr in zip(optimizer.param_groups, self.lrs):
+            group["lr"] = lr
+        if scheduler is not None:
+            scheduler.load_state_dict(copy.deepcopy(self.scheduler_state))

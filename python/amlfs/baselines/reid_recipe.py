@@ -21,7 +21,6 @@ computed for every sample of every epoch, and re-ranking costs far more than the
 """
 from __future__ import annotations
 
-import copy
 import math
 import time
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from ..data.reid import (PKSampler, ReidImageDataset, ReidImages, normalize, pad
 from ..data.reid_registry import ReidData
 from ..eval import evaluate_reid, pairwise_distance, rerank_features
 from .errors import BaselineError
-from .recipe import EpochStats, NonFiniteLoss, Recipe
+from .recipe import EpochStats, NonFiniteLoss, Recipe, TrainingStart
 
 ModelFactory = Callable[[int], nn.Module]  # num_classes -> model with branch() and features()
 REID_METRICS = ("mAP", "rank1", "rank5", "rank10")
@@ -120,19 +119,13 @@ class ReidRecipe(Recipe):
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, betas=config.betas,
                                           weight_decay=config.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda epoch: lr_factor(epoch, config))
-        self._initial_lrs = [group["lr"] for group in self.optimizer.param_groups]
-        self._initial_scheduler = copy.deepcopy(self.scheduler.state_dict())
+        self._start = TrainingStart.of(self.optimizer, self.scheduler)
 
     def dataset_sizes(self) -> Dict[str, int]:
         return self.data.sizes()
 
     def initialize(self, seed: int) -> None:
-        torch.manual_seed(seed)
-        self.model.load_state_dict(self._make_model().state_dict())
-        self.optimizer.state.clear()
-        for group, lr in zip(self.optimizer.param_groups, self._initial_lrs):
-            group["lr"] = lr
-        self.scheduler.load_state_dict(copy.deepcopy(self._initial_scheduler))
+        self._start.restore(seed, self.model, self._make_model, self.optimizer, self.scheduler)
 
     def augment(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """Resized uint8 ``[N, 3, H, W]`` to the training batch: flip, crop, pad-crop, normalize, erasing."""

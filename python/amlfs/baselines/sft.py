@@ -30,7 +30,6 @@ This module also holds :func:`use_sgd` and :func:`imagenet_backbone`, shared wit
 """
 from __future__ import annotations
 
-import copy
 import logging
 from typing import Any, Mapping, Optional
 
@@ -44,6 +43,7 @@ from ..models import PretrainedWeightsError, ResNet50
 from .errors import BaselineError
 from .options import Option, boolean, fraction, non_negative_number, parse_options, positive_int, positive_number
 from .registry import register_baseline
+from .recipe import TrainingStart
 from .reid_recipe import ReidRecipe, lr_factor
 from .spherereid import config_from_options, epoch_list, int_or_null, non_negative_int, path_or_null
 
@@ -140,8 +140,7 @@ def use_sgd(recipe: ReidRecipe, momentum: float) -> None:
     recipe.optimizer = torch.optim.SGD(recipe.model.parameters(), lr=config.lr, momentum=momentum,
                                        weight_decay=config.weight_decay)
     recipe.scheduler = torch.optim.lr_scheduler.LambdaLR(recipe.optimizer, lambda epoch: lr_factor(epoch, config))
-    recipe._initial_lrs = [group["lr"] for group in recipe.optimizer.param_groups]
-    recipe._initial_scheduler = copy.deepcopy(recipe.scheduler.state_dict())
+    recipe._start = TrainingStart.of(recipe.optimizer, recipe.scheduler)
 
 
 def imagenet_backbone(baseline: str, path: Optional[str], logger: logging.Logger):
