@@ -6,7 +6,7 @@ from . import mgn, resnet20, sft, small_cnn, spherereid  # noqa: F401  (registra
 from .classification import ClassificationRecipe, SgdConfig
 from .errors import BaselineError
 from .linear_head import cosine_and_scale
-from .recipe import EpochStats, NonFiniteLoss, Recipe
+from .recipe import EpochStats, NonFiniteLoss, Recipe, SoftmaxBranch
 from .registry import BaselineSpec, baseline_names, build_recipe, get_baseline, register_baseline
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "NonFiniteLoss",
     "Recipe",
     "SgdConfig",
+    "SoftmaxBranch",
     "baseline_names",
     "build_recipe",
     "cosine_and_scale",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -21,7 +21,7 @@ from ..data.transforms import normalize, random_crop_flip
 from ..eval import ClassificationMetrics
 from .errors import BaselineError
 from .linear_head import cosine_and_scale
-from .recipe import EpochStats, NonFiniteLoss, Recipe, TrainingStart
+from .recipe import EpochStats, NonFiniteLoss, Recipe, SoftmaxBranch, TrainingStart, seed_global_rng
 
 ModelFactory = Callable[[int, int], nn.Module]  # (in_channels, num_classes) -> model
 
@@ -99,6 +99,7 @@ class ClassificationRecipe(Recipe):
         started = time.monotonic()
         images, labels = self._splits["train"]
         generator = task.generator()
+        seed_global_rng(generator)
         order = torch.randperm(labels.shape[0], generator=generator)
         batches = list(order.split(self.config.batch_size))
         if len(batches) > 1 and batches[-1].numel() == 1:
@@ -124,6 +125,13 @@ class ClassificationRecipe(Recipe):
             self.scheduler.step()
         return EpochStats(mean_loss=loss_sum / max(seen, 1), steps=len(batches), samples=seen,
                           train_ms=(time.monotonic() - started) * 1000.0)
+
+    def softmax_branches(self, count: int) -> List[SoftmaxBranch]:
+        images, labels = self._splits["train"]
+        self.model.train()
+        cosine, scale = cosine_and_scale(self.model.features(self._inputs(images[:count], None)),
+                                         self.model.classifier.weight)
+        return [SoftmaxBranch(cosine, scale, labels[:count])]
 
     @torch.no_grad()
     def evaluate(self, split: str) -> Dict[str, float]:

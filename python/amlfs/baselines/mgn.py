@@ -27,7 +27,7 @@ trunk before the branches are copied from it.
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping
+from typing import Any, List, Mapping
 
 import torch
 from torch import nn
@@ -37,10 +37,10 @@ from ..models.mgn_net import MgnNet, MgnOutputs
 from .errors import BaselineError
 from .linear_head import cosine_and_scale
 from .options import boolean, fraction, non_negative_number, one_of, parse_options, positive_int, positive_number
-from .recipe import EpochStats
+from .recipe import EpochStats, SoftmaxBranch
 from .registry import register_baseline
 from .reid_recipe import ReidRecipe
-from .sft import imagenet_backbone, use_sgd
+from .sft import imagenet_backbone
 from .spherereid import config_from_options, epoch_list, int_or_null, non_negative_int, path_or_null
 
 log = logging.getLogger("amlfs.baselines.mgn")
@@ -122,6 +122,12 @@ class MgnRecipe(ReidRecipe):
     def train_epoch(self, task, loss_fn: nn.Module) -> EpochStats:
         return super().train_epoch(task, MgnLoss(loss_fn, self.triplet_margin, self.triplet_weight))
 
+    def softmax_branches(self, count: int) -> List[SoftmaxBranch]:
+        x, y = self.probe_batch(count)
+        self.model.train()
+        outputs = self.model.outputs(x)
+        return [SoftmaxBranch(*cosine_and_scale(f, w), y) for f, w in zip(outputs.features, outputs.weights)]
+
 
 @register_baseline("mgn", datasets=("market1501", "dukemtmc-reid"))
 def build_mgn(experiment: Mapping[str, Any], device: torch.device) -> ReidRecipe:
@@ -133,8 +139,5 @@ def build_mgn(experiment: Mapping[str, Any], device: torch.device) -> ReidRecipe
     def make_model(num_classes: int) -> MgnNet:
         return MgnNet(num_classes, options["reducedDim"], backbone, where=str(options["pretrainedPath"]))
 
-    recipe = MgnRecipe(data, make_model, config, device, experiment.get("seed", 0),
-                       triplet_margin=float(options["tripletMargin"]), triplet_weight=float(options["tripletWeight"]))
-    if options["optimizer"] == "sgd":
-        use_sgd(recipe, float(options["momentum"]))
-    return recipe
+    return MgnRecipe(data, make_model, config, device, experiment.get("seed", 0),
+                     triplet_margin=float(options["tripletMargin"]), triplet_weight=float(options["tripletWeight"]))

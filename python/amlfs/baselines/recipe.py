@@ -26,6 +26,17 @@ class EpochStats:
     train_ms: float
 
 
+@dataclass(frozen=True)
+class SoftmaxBranch:
+    """One softmax branch that the searched loss replaces, as the loss sees it: ``cosine [N, C]``,
+    ``scale`` (a number, or ``[N, C]`` / broadcastable for a plain linear head) and ``target [N]``.
+    ``cosine * scale`` are the branch's logits."""
+
+    cosine: torch.Tensor
+    scale: Any
+    target: torch.Tensor
+
+
 class NonFiniteLoss(TaskFailed):
     """The training loss became NaN or infinite; the message is the task's failure reason."""
 
@@ -53,15 +64,27 @@ class Recipe(ABC):
 
     @abstractmethod
     def train_epoch(self, task: Any, loss_fn: torch.nn.Module) -> EpochStats:
-        """Train one epoch with ``loss_fn`` (theta already set); data order from ``task.generator()``.
+        """Train one epoch with ``loss_fn`` (theta already set); all randomness (data order, augmentation,
+        and through :func:`seed_global_rng` dropout) follows from ``task.generator()``.
 
         Calls ``task.progress`` as it goes; raises :class:`NonFiniteLoss` when the loss
         is NaN or infinite. Steps the LR scheduler once at the end.
         """
 
     @abstractmethod
+    def softmax_branches(self, count: int) -> List[SoftmaxBranch]:
+        """Every softmax branch of the model (training mode) on the first ``count`` training samples,
+        with evaluation preprocessing: what the searched loss replaces, for the smoke tests."""
+
+    @abstractmethod
     def evaluate(self, split: str) -> Dict[str, float]:
         """Metrics of the current model on ``split`` (``"val"`` or ``"test"``), including ``reward_metric``."""
+
+
+def seed_global_rng(generator: torch.Generator) -> None:
+    """Seed torch's global generators (dropout, and any op without a ``generator`` argument) from the
+    task's ``generator``, so that a task gives the same trained state whatever the worker ran before it."""
+    torch.manual_seed(int(torch.randint(0, 2**62, (), generator=generator)))
 
 
 @dataclass(frozen=True)

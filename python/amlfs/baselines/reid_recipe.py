@@ -7,7 +7,8 @@ Shared by the re-ID baselines. The model provides:
 
 Training: P x K identity batches (:class:`~amlfs.data.reid.PKSampler`), images resized
 to ``resize_px`` then flipped and randomly cropped to ``crop_px`` (optionally padded and
-erased), Adam, and a per-epoch learning-rate factor: a linear warmup, then step decay.
+erased), Adam or SGD (``optimizer``), and a per-epoch learning-rate factor: a linear warmup,
+then step decay.
 Evaluation: Euclidean distances between features (flip-averaged and re-normalized when
 ``flip_test``), CMC and non-interpolated mAP under the standard protocol
 (:func:`amlfs.eval.evaluate_reid`); ``"val"`` is the retrieval problem built from held-out
@@ -24,7 +25,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -36,7 +37,7 @@ from ..data.reid import (PKSampler, ReidImageDataset, ReidImages, normalize, pad
 from ..data.reid_registry import ReidData
 from ..eval import evaluate_reid, pairwise_distance, rerank_features
 from .errors import BaselineError
-from .recipe import EpochStats, NonFiniteLoss, Recipe, TrainingStart
+from .recipe import EpochStats, NonFiniteLoss, Recipe, SoftmaxBranch, TrainingStart, seed_global_rng
 
 ModelFactory = Callable[[int], nn.Module]  # num_classes -> model with branch() and features()
 REID_METRICS = ("mAP", "rank1", "rank5", "rank10")
@@ -47,7 +48,8 @@ RERANK_SUFFIX = "_rerank"
 class ReidConfig:
     """A re-ID training recipe. Sizes in pixels ``(height, width)``: training images are resized to
     ``resize_px`` and cropped to ``crop_px``, test images resized to ``test_px``. The LR schedule
-    is in epochs of this run (see :func:`lr_factor`)."""
+    is in epochs of this run (see :func:`lr_factor`). ``optimizer`` is ``"adam"`` (with ``betas``)
+    or ``"sgd"`` (with ``momentum``); both take ``lr`` and ``weight_decay``."""
 
     epochs: int
     p: int
@@ -56,7 +58,9 @@ class ReidConfig:
     crop_px: Tuple[int, int]
     test_px: Tuple[int, int]
     lr: float
+    optimizer: str = "adam"
     betas: Tuple[float, float] = (0.9, 0.999)
+    momentum: float = 0.9
     weight_decay: float = 0.0
     warmup_epochs: int = 0
     warmup_start_factor: float = 1.0
@@ -96,6 +100,15 @@ def random_crop(images: torch.Tensor, height_px: int, width_px: int, generator: 
     return torch.stack([images[i, :, y:y + height_px, x:x + width_px] for i, (y, x) in enumerate(zip(dy, dx))])
 
 
+def make_optimizer(parameters, config: ReidConfig) -> torch.optim.Optimizer:
+    """Adam or SGD over ``parameters`` as ``config.optimizer`` says."""
+    if config.optimizer == "adam":
+        return torch.optim.Adam(parameters, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(parameters, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    raise BaselineError(f"`baseline.options.optimizer`: expected \"adam\" or \"sgd\", got {config.optimizer!r}")
+
+
 class ReidRecipe(Recipe):
     reward_metric = "mAP"
 
@@ -116,8 +129,7 @@ class ReidRecipe(Recipe):
         for name in ("branch", "features"):
             if not hasattr(self.model, name):
                 raise BaselineError(f"model {type(self.model).__name__} has no `{name}` (see amlfs.baselines.reid_recipe)")
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, betas=config.betas,
-                                          weight_decay=config.weight_decay)
+        self.optimizer = make_optimizer(self.model.parameters(), config)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda epoch: lr_factor(epoch, config))
         self._start = TrainingStart.of(self.optimizer, self.scheduler)
 
@@ -141,6 +153,7 @@ class ReidRecipe(Recipe):
     def train_epoch(self, task, loss_fn: nn.Module) -> EpochStats:
         started = time.monotonic()
         generator = task.generator()
+        seed_global_rng(generator)
         # augmentation draws from its own stream, so prefetching loader workers cannot reorder draws
         augment_generator = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (), generator=generator)))
         train = self.data.train
@@ -166,6 +179,20 @@ class ReidRecipe(Recipe):
         self.scheduler.step()
         return EpochStats(mean_loss=loss_sum / max(seen, 1), steps=steps, samples=seen,
                           train_ms=(time.monotonic() - started) * 1000.0)
+
+    def probe_batch(self, count: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        """The first ``count`` training images (resized to the crop size, normalized) and their labels."""
+        train = self.data.train
+        dataset = ReidImageDataset(train.images, *self.config.crop_px, labels=train.labels)
+        items = [dataset[i] for i in range(min(count, len(dataset)))]
+        x = normalize(torch.stack([pixels for pixels, _, _ in items])).to(self.device)
+        return x, torch.tensor([label for _, label, _ in items], device=self.device)
+
+    def softmax_branches(self, count: int) -> List[SoftmaxBranch]:
+        x, y = self.probe_batch(count)
+        self.model.train()
+        cosine, scale = self.model.branch(x)
+        return [SoftmaxBranch(cosine, scale, y)]
 
     @torch.no_grad()
     def extract(self, images: ReidImages) -> torch.Tensor:

@@ -26,7 +26,7 @@ of a 100-epoch run. As in ``spherereid``, the schedule is in epochs of the
 ``round_half_up(e * search.epochs / recipeEpochs)``.
 
 ImageNet weights: ``pretrainedPath`` (a local torchvision ResNet-50 ``.pth``), as ``spherereid``.
-This module also holds :func:`use_sgd` and :func:`imagenet_backbone`, shared with ``mgn``.
+This module also holds :func:`imagenet_backbone`, shared with ``mgn``.
 """
 from __future__ import annotations
 
@@ -41,10 +41,9 @@ from ..checkpoint import CheckpointError
 from ..data.reid_registry import load_reid_dataset
 from ..models import PretrainedWeightsError, ResNet50
 from .errors import BaselineError
-from .options import Option, boolean, fraction, non_negative_number, parse_options, positive_int, positive_number
+from .options import Option, boolean, fraction, non_negative_number, one_of, parse_options, positive_int, positive_number
 from .registry import register_baseline
-from .recipe import TrainingStart
-from .reid_recipe import ReidRecipe, lr_factor
+from .reid_recipe import ReidRecipe
 from .spherereid import config_from_options, epoch_list, int_or_null, non_negative_int, path_or_null
 
 log = logging.getLogger("amlfs.baselines.sft")
@@ -62,6 +61,7 @@ OPTIONS = {
     "testWidthPx": int_or_null(),
     "paddingPx": non_negative_int(10),
     "erasingP": fraction(0.0),
+    "optimizer": one_of("sgd", ("sgd", "adam")),
     "lr": positive_number(0.1),
     "momentum": fraction(0.9),
     "weightDecay": non_negative_number(5e-4),
@@ -133,16 +133,6 @@ class SftNet(nn.Module):
         return self.features(x)
 
 
-def use_sgd(recipe: ReidRecipe, momentum: float) -> None:
-    """Give ``recipe`` SGD (``config.lr``, ``momentum``, ``config.weight_decay``) in place of Adam, with the
-    same warmup and step schedule; :meth:`ReidRecipe.initialize` then resets it as it resets Adam."""
-    config = recipe.config
-    recipe.optimizer = torch.optim.SGD(recipe.model.parameters(), lr=config.lr, momentum=momentum,
-                                       weight_decay=config.weight_decay)
-    recipe.scheduler = torch.optim.lr_scheduler.LambdaLR(recipe.optimizer, lambda epoch: lr_factor(epoch, config))
-    recipe._start = TrainingStart.of(recipe.optimizer, recipe.scheduler)
-
-
 def imagenet_backbone(baseline: str, path: Optional[str], logger: logging.Logger):
     """The ResNet-50 backbone state from ``path`` (checked once), or None with a warning."""
     if path is None:
@@ -172,6 +162,4 @@ def build_sft(experiment: Mapping[str, Any], device: torch.device) -> ReidRecipe
             model.backbone.load_backbone_state(backbone, where=options["pretrainedPath"])
         return model
 
-    recipe = ReidRecipe(data, make_model, config, device, experiment.get("seed", 0))
-    use_sgd(recipe, float(options["momentum"]))
-    return recipe
+    return ReidRecipe(data, make_model, config, device, experiment.get("seed", 0))

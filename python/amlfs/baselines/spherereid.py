@@ -140,12 +140,17 @@ def config_from_options(options: Mapping[str, Any], epochs: int) -> ReidConfig:
     """The :class:`ReidConfig` of a re-ID baseline's parsed options (SphereReID, SFT, MGN).
 
     Crop and test sizes fall back to the resize size when a baseline has no such options
-    or leaves them null; Adam's ``beta2`` is used where the baseline has it. The recipe's
+    or leaves them null; ``optimizer`` (default Adam), Adam's ``beta2`` and SGD's ``momentum`` are
+    used where the baseline has them. The recipe's
     epochs (``recipeEpochs``) are stretched to ``search.epochs`` with :func:`stretch`.
     """
     resize = (options["heightPx"], options["widthPx"])
     recipe_epochs = options["recipeEpochs"]
-    adam = {"betas": (0.9, float(options["beta2"]))} if "beta2" in options else {}
+    optimizer = {"optimizer": options.get("optimizer", "adam")}
+    if "beta2" in options:
+        optimizer["betas"] = (0.9, float(options["beta2"]))
+    if "momentum" in options:
+        optimizer["momentum"] = float(options["momentum"])
     return ReidConfig(
         epochs=epochs,
         p=options["p"],
@@ -164,7 +169,7 @@ def config_from_options(options: Mapping[str, Any], epochs: int) -> ReidConfig:
         flip_test=options["flipTest"],
         eval_batch_size=options["evalBatchSize"],
         num_workers=options["numWorkers"],
-        **adam,
+        **optimizer,
     )
 
 

@@ -1,5 +1,8 @@
-"""Every registered baseline goes through the same smoke tests (build, train, evaluate, checkpoint)."""
+"""Every registered baseline goes through the same smoke tests: build on a tiny fixture, its softmax
+branches against cross-entropy, one epoch, evaluation, checkpoint round trip, re-initialization."""
 import copy
+from dataclasses import dataclass, field
+from typing import Dict, Tuple
 
 import pytest
 import torch
@@ -9,112 +12,141 @@ import amlfs
 from amlfs.baselines import BaselineError, baseline_names, build_recipe, cosine_and_scale, get_baseline
 from amlfs.baselines.resnet20 import CifarResNet
 from amlfs.checkpoint import pack_state, unpack_state
-from amlfs.fixtures.cifar10 import write_fixture
 
-IDENTITY = [1.0] * 6 + [0.0] * 6 + [1.0] * 6 + [0.0] * 6
-# small batches keep every baseline's smoke test quick on CPU
-SMALL_OPTIONS = {"small-cnn": {"batchSize": 64}, "resnet20": {"batchSize": 16, "evalBatchSize": 16}}
-# re-ID baselines read image folders and report retrieval metrics: their smoke tests are in test_spherereid.py
-CLASSIFICATION_BASELINES = [n for n in baseline_names() if get_baseline(n).datasets[0] in ("digits", "cifar10-bin")]
+from .fakes import REID_TINY, FakeTask
+
+RETRIEVAL_METRICS = ("mAP", "rank1", "rank5", "rank10")
 
 
-class FakeTask:
-    def __init__(self, seed=1):
-        self.seed = seed
-        self.steps = []
+@dataclass(frozen=True)
+class Smoke:
+    """How a baseline is smoke-tested: its dataset kind, reward, small options, and what to expect."""
 
-    def generator(self):
-        return torch.Generator().manual_seed(self.seed)
-
-    def progress(self, step, steps, loss=None, *, samples=None):
-        self.steps.append((step, steps, loss, samples))
-
-
-@pytest.fixture(scope="module")
-def cifar_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cifar") / "cifar-10-batches-bin"
-    write_fixture(str(root), per_batch=8, test=8)
-    return str(root)
+    dataset: str
+    metric: str
+    options: Dict = field(default_factory=dict)
+    branches: int = 1  # softmax branches the searched loss replaces
+    int_option: str = "batchSize"  # a positive-integer option, for the option-error test
+    metrics: Tuple[str, ...] = ("top1", "loss")
 
 
-def experiment_for(name, cifar_root, **options):
-    kind = get_baseline(name).datasets[0]
+# One entry per registered baseline (test_every_baseline_is_enrolled checks it): small batches and images keep
+# each smoke test within seconds on CPU.
+SMOKE = {
+    "small-cnn": Smoke("digits", "top1", {"batchSize": 64}),
+    "resnet20": Smoke("cifar10-bin", "top1", {"batchSize": 16, "evalBatchSize": 16}),
+    "spherereid": Smoke("market1501", "mAP", {**REID_TINY, "p": 2, "k": 2, "cropHeightPx": 56, "cropWidthPx": 28},
+                        int_option="p", metrics=RETRIEVAL_METRICS),
+    "sft": Smoke("market1501", "mAP", {**REID_TINY, "p": 2, "k": 4, "cropHeightPx": 56, "cropWidthPx": 28,
+                                       "paddingPx": 2, "embeddingDim": 16}, int_option="p", metrics=RETRIEVAL_METRICS),
+    "mgn": Smoke("market1501", "mAP", {**REID_TINY, "p": 4, "k": 4, "reducedDim": 8}, branches=8, int_option="p",
+                 metrics=RETRIEVAL_METRICS),
+}
+
+
+def experiment_for(name, roots, **options):
+    smoke = SMOKE[name]
     return {
         "name": "smoke",
         "seed": 0,
-        "baseline": {"name": name, "options": {**SMALL_OPTIONS.get(name, {}), **options}},
-        "dataset": {"kind": kind, "root": cifar_root if kind == "cifar10-bin" else "",
-                    "splits": {"valFraction": 0.1, "splitSeed": 0}},
+        "baseline": {"name": name, "options": {**smoke.options, **options}},
+        "dataset": {"kind": smoke.dataset, "root": roots[smoke.dataset],
+                    "splits": {"valFraction": 0.1 if smoke.metric == "top1" else 0.34, "splitSeed": 0}},
         "search": {"mode": "amlfs", "B": 2, "M": 6, "epochs": 4},
-        "reward": {"metric": "top1"},
+        "reward": {"metric": smoke.metric},
     }
 
 
-def state_equal(a, b):
-    return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+def state_sha(recipe):
+    return pack_state(recipe.model, recipe.optimizer, recipe.scheduler, epoch=0).sha256
 
 
-@pytest.mark.parametrize("name", CLASSIFICATION_BASELINES)
-def test_baseline_smoke(name, cifar_root):
+def test_every_baseline_is_enrolled():
+    assert sorted(SMOKE) == baseline_names()
+    for name, smoke in SMOKE.items():
+        assert smoke.dataset in get_baseline(name).datasets
+
+
+@pytest.mark.parametrize("name", baseline_names())
+def test_baseline_smoke(name, dataset_roots):
+    smoke = SMOKE[name]
     torch.manual_seed(0)
-    recipe = build_recipe(experiment_for(name, cifar_root), torch.device("cpu"))
-    assert recipe.reward_metric == "top1"
+    recipe = build_recipe(experiment_for(name, dataset_roots), torch.device("cpu"))
+    assert recipe.reward_metric == smoke.metric
     sizes = recipe.dataset_sizes()
     assert sizes["train"] > 0 and sizes["val"] > 0 and sizes["test"] > 0
 
-    # one forward/backward through the searched loss at the identity is cross-entropy on the logits
-    images = recipe.data.train.images[:4]
-    x = recipe._inputs(images, None)
-    y = recipe.data.train.labels[:4]
-    cosine, scale = cosine_and_scale(recipe.model.features(x), recipe.model.classifier.weight)
+    # every softmax branch: cosines in [-1, 1]; at the identity the searched loss is cross-entropy on its
+    # logits, and the gradient reaches every trainable parameter
+    branches = recipe.softmax_branches(4)
+    assert len(branches) == smoke.branches
     loss_fn = amlfs.SearchedSoftmaxLoss(6)
-    loss = loss_fn(cosine, y, scale)
-    assert torch.allclose(loss, F.cross_entropy(recipe.model(x), y), atol=1e-5)
-    loss.backward()
-    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in recipe.model.parameters())
-    recipe.optimizer.zero_grad()
+    total = 0
+    for branch in branches:
+        n, classes = branch.cosine.shape
+        assert n == branch.target.shape[0] == 4 and branch.cosine.abs().max() <= 1 + 1e-5
+        assert 0 <= int(branch.target.min()) and int(branch.target.max()) < classes
+        loss = loss_fn(branch.cosine, branch.target, branch.scale)
+        assert torch.allclose(loss, F.cross_entropy(branch.cosine * branch.scale, branch.target), atol=1e-5)
+        total = total + loss
+    total.backward()
+    for param_name, param in recipe.model.named_parameters():
+        if param.requires_grad:
+            assert param.grad is not None and torch.isfinite(param.grad).all(), param_name
+    recipe.optimizer.zero_grad(set_to_none=True)
 
-    # a whole (tiny) epoch, then evaluation
+    # a whole (tiny) epoch, then the reward split
     start = pack_state(recipe.model, recipe.optimizer, recipe.scheduler, epoch=0)
     task = FakeTask()
     stats = recipe.train_epoch(task, loss_fn)
     assert stats.steps == len(task.steps) and task.steps[-1][0] == task.steps[-1][1] == stats.steps
-    assert stats.samples == sizes["train"] and stats.mean_loss > 0
-    metrics = recipe.evaluate("val")
-    assert 0 <= metrics["top1"] <= 1 and metrics["loss"] > 0
+    assert 0 < stats.samples <= sizes["train"] and 0 < stats.mean_loss < float("inf")
     assert recipe.scheduler is None or recipe.scheduler.last_epoch == 1
+    metrics = recipe.evaluate("val")
+    assert set(smoke.metrics) <= set(metrics) and smoke.metric in metrics
+    assert all(0 <= metrics[k] <= 1 for k in smoke.metrics if k != "loss")
+    with pytest.raises(BaselineError, match="split"):
+        recipe.evaluate("train")
 
-    # pack / unpack into a recipe built the same way; the same task gives the same state
+    # the same start state and task give the same trained state, through a checkpoint round trip
     trained = pack_state(recipe.model, recipe.optimizer, recipe.scheduler, epoch=1)
-    other = build_recipe(experiment_for(name, cifar_root), torch.device("cpu"))
-    assert unpack_state(trained.data, other.model, other.optimizer, other.scheduler) == 1
-    assert state_equal(other.model, recipe.model)
-    unpack_state(start.data, other.model, other.optimizer, other.scheduler)
+    other = build_recipe(experiment_for(name, dataset_roots), torch.device("cpu"))
+    assert unpack_state(start.data, other.model, other.optimizer, other.scheduler) == 0
     other.train_epoch(FakeTask(), loss_fn)
     assert pack_state(other.model, other.optimizer, other.scheduler, epoch=1).sha256 == trained.sha256
 
-    # initRequest: the initial state follows from the seed alone
+    # initRequest: the initial state (weights, empty optimizer state, start of the schedule) follows from the seed
     recipe.initialize(5)
+    assert not recipe.optimizer.state and (recipe.scheduler is None or recipe.scheduler.last_epoch == 0)
     other.initialize(5)
-    assert pack_state(recipe.model, recipe.optimizer, recipe.scheduler).sha256 == pack_state(
-        other.model, other.optimizer, other.scheduler).sha256
+    assert state_sha(recipe) == state_sha(other)
     other.initialize(6)
-    assert not state_equal(other.model, recipe.model)
+    assert state_sha(recipe) != state_sha(other)
 
 
-@pytest.mark.parametrize("name", CLASSIFICATION_BASELINES)
-def test_options_are_checked(name, cifar_root):
+@pytest.mark.parametrize("name", baseline_names())
+def test_options_are_checked(name, dataset_roots):
+    option = SMOKE[name].int_option
     with pytest.raises(BaselineError, match=r"`baseline.options.learningRate`: unknown option"):
-        build_recipe(experiment_for(name, cifar_root, learningRate=0.1), torch.device("cpu"))
-    with pytest.raises(BaselineError, match=r"`baseline.options.batchSize`: expected a positive integer, got 0"):
-        build_recipe(experiment_for(name, cifar_root, batchSize=0), torch.device("cpu"))
+        build_recipe(experiment_for(name, dataset_roots, learningRate=0.1), torch.device("cpu"))
+    with pytest.raises(BaselineError, match=rf"`baseline.options.{option}`: expected a positive integer, got 0"):
+        build_recipe(experiment_for(name, dataset_roots, **{option: 0}), torch.device("cpu"))
 
 
-def test_registry_errors(cifar_root):
+@pytest.mark.parametrize("name", [n for n in baseline_names() if SMOKE[n].metric == "top1"])
+def test_classification_branch_is_the_linear_head(name, dataset_roots):
+    recipe = build_recipe(experiment_for(name, dataset_roots), torch.device("cpu"))
+    [branch] = recipe.softmax_branches(4)
+    x = recipe._inputs(recipe.data.train.images[:4], None)
+    assert torch.allclose(branch.cosine * branch.scale, recipe.model(x), atol=1e-5)
+    assert torch.equal(branch.target, recipe.data.train.labels[:4])
+
+
+def test_registry_errors(dataset_roots):
     assert {"small-cnn", "resnet20"} <= set(baseline_names())
     with pytest.raises(BaselineError, match=r"`baseline.name`: 'no-such-baseline' is not available.*small-cnn"):
         get_baseline("no-such-baseline")
-    experiment = experiment_for("resnet20", cifar_root)
+    experiment = experiment_for("resnet20", dataset_roots)
     experiment["dataset"] = {"kind": "digits"}
     with pytest.raises(BaselineError, match="`dataset.kind`: baseline resnet20 runs on cifar10-bin"):
         build_recipe(experiment, torch.device("cpu"))
@@ -129,8 +161,8 @@ def test_resnet20_matches_the_paper():
     assert len(model.layers) == 9
 
 
-def test_resnet20_recipe_defaults(cifar_root):
-    experiment = experiment_for("resnet20", cifar_root)
+def test_resnet20_recipe_defaults(dataset_roots):
+    experiment = experiment_for("resnet20", dataset_roots)
     experiment["baseline"]["options"] = {}
     experiment["search"]["epochs"] = 164
     recipe = build_recipe(experiment, torch.device("cpu"))
@@ -157,7 +189,7 @@ def test_cosine_and_scale():
 def test_digits_epoch_is_fast():
     import time
 
-    experiment = experiment_for("small-cnn", "")
+    experiment = experiment_for("small-cnn", {"digits": ""})
     experiment["baseline"]["options"] = {}
     recipe = build_recipe(copy.deepcopy(experiment), torch.device("cpu"))
     loss_fn = amlfs.SearchedSoftmaxLoss(6)

@@ -9,31 +9,15 @@ from amlfs.baselines.mgn import OPTIONS, MgnLoss, batch_hard_triplet_loss, confi
 from amlfs.baselines.options import parse_options
 from amlfs.baselines.reid_recipe import lr_factor
 from amlfs.checkpoint import pack_state, unpack_state
-from amlfs.fixtures.reid import write_reid_fixture
+
 from amlfs.models import ResNet50
 from amlfs.models.mgn_net import MgnNet
+
+from .fakes import FakeTask
 
 # one step of 16 images per epoch: MGN carries three ResNet-50 tails
 TINY = {"p": 4, "k": 4, "heightPx": 64, "widthPx": 32, "reducedDim": 8, "numWorkers": 0, "evalBatchSize": 32,
         "strict": False}
-
-
-class FakeTask:
-    def __init__(self, seed=1):
-        self.seed = seed
-
-    def generator(self):
-        return torch.Generator().manual_seed(self.seed)
-
-    def progress(self, step, steps, loss=None, *, samples=None):
-        pass
-
-
-@pytest.fixture(scope="module")
-def market_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("reid") / "Market-1501-v15.09.15"
-    write_reid_fixture(str(root), "market", ids=6, per_id=4, height_px=64, width_px=32)
-    return str(root)
 
 
 def experiment(root, **options):
@@ -92,21 +76,17 @@ def test_identity_theta_gives_mean_cross_entropy_plus_triplets():
     assert model.branches[1][1](torch.zeros(1, 1024, 4, 2)).shape[-2:] == (4, 2)  # part branches: stride 1
 
 
-def test_recipe_trains_evaluates_and_round_trips(market_root):
+def test_recipe_keeps_sgd_momentum_through_a_checkpoint(market_root):
     recipe = build_recipe(experiment(market_root), torch.device("cpu"))
     assert isinstance(recipe.optimizer, torch.optim.SGD)
     stats = recipe.train_epoch(FakeTask(), amlfs.SearchedSoftmaxLoss(6))
-    assert stats.steps == 1 and stats.samples == 16 and stats.mean_loss > 0
-    metrics = recipe.evaluate("val")
-    assert all(0 <= metrics[k] <= 1 for k in ("mAP", "rank1", "rank5", "rank10"))
+    assert stats.steps == 1 and stats.samples == 16
     trained = pack_state(recipe.model, recipe.optimizer, recipe.scheduler, epoch=1)  # packing 68M weights is slow: once
-    weights = {k: v.clone() for k, v in recipe.model.state_dict().items()}
-    momentum = [recipe.optimizer.state[p]["momentum_buffer"].clone() for p in recipe.model.heads[0].parameters()]
+    momentum = recipe.optimizer.state[recipe.model.heads[0].weight]["momentum_buffer"].clone()
     recipe.initialize(3)
-    assert not torch.equal(recipe.model.heads[0].weight, weights["heads.0.weight"]) and not recipe.optimizer.state
+    assert not recipe.optimizer.state
     assert unpack_state(trained.data, recipe.model, recipe.optimizer, recipe.scheduler) == 1
-    assert all(torch.equal(v, weights[k]) for k, v in recipe.model.state_dict().items())
-    assert torch.equal(recipe.optimizer.state[recipe.model.heads[0].weight]["momentum_buffer"], momentum[0])
+    assert torch.equal(recipe.optimizer.state[recipe.model.heads[0].weight]["momentum_buffer"], momentum)
     assert recipe.scheduler.last_epoch == 1
 
 

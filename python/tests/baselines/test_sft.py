@@ -8,31 +8,13 @@ from amlfs.baselines import BaselineError, build_recipe
 from amlfs.baselines.options import parse_options
 from amlfs.baselines.reid_recipe import lr_factor
 from amlfs.baselines.sft import OPTIONS, SftNet, config_from_options, spectral_feature_transform
-from amlfs.checkpoint import pack_state, unpack_state
-from amlfs.fixtures.reid import write_reid_fixture
+
 from amlfs.loss import SearchSpace
+
+from .fakes import FakeTask
 
 TINY = {"p": 2, "k": 4, "heightPx": 64, "widthPx": 32, "cropHeightPx": 56, "cropWidthPx": 28, "paddingPx": 2,
         "embeddingDim": 16, "numWorkers": 0, "evalBatchSize": 32, "strict": False}
-
-
-class FakeTask:
-    def __init__(self, seed=1):
-        self.seed = seed
-        self.steps = []
-
-    def generator(self):
-        return torch.Generator().manual_seed(self.seed)
-
-    def progress(self, step, steps, loss=None, *, samples=None):
-        self.steps.append((step, steps, loss, samples))
-
-
-@pytest.fixture(scope="module")
-def market_root(tmp_path_factory):
-    root = tmp_path_factory.mktemp("reid") / "Market-1501-v15.09.15"
-    write_reid_fixture(str(root), "market", ids=6, per_id=4, height_px=64, width_px=32)
-    return str(root)
 
 
 def experiment(root, kind="market1501", **options):
@@ -86,31 +68,22 @@ def test_searched_loss_at_cosine_margin_is_am_softmax():
         assert torch.allclose(model.branch(x)[0][:2], model.branch(x[:2])[0], atol=1e-5)
 
 
-def test_recipe_trains_evaluates_and_round_trips(market_root):
+def test_recipe_uses_sgd_with_warmup(market_root):
     recipe = build_recipe(experiment(market_root), torch.device("cpu"))
     assert isinstance(recipe.optimizer, torch.optim.SGD)
-    assert recipe.optimizer.param_groups[0]["momentum"] == 0.9
-    assert recipe.optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * lr_factor(0, recipe.config))
-    start = pack_state(recipe.model, recipe.optimizer, recipe.scheduler, epoch=0)
+    group = recipe.optimizer.param_groups[0]
+    assert (group["momentum"], group["weight_decay"]) == (0.9, 5e-4)
+    assert group["lr"] == pytest.approx(0.1 * lr_factor(0, recipe.config))
     loss_fn = amlfs.SearchedSoftmaxLoss(6)
     loss_fn.set_theta(SearchSpace(6).cosine_margin(0.3))
     stats = recipe.train_epoch(FakeTask(), loss_fn)
-    assert stats.steps == 2 and stats.samples == 16 and stats.mean_loss > 0
-    metrics = recipe.evaluate("val")  # the test split goes through the same code (see test_spherereid.py)
-    assert all(0 <= metrics[k] <= 1 for k in ("mAP", "rank1", "rank5", "rank10"))
-
-    # the same start state and task give the same trained state (checkpoint round trip included)
-    trained = pack_state(recipe.model, recipe.optimizer, recipe.scheduler, epoch=1)
-    unpack_state(start.data, recipe.model, recipe.optimizer, recipe.scheduler)
-    recipe.train_epoch(FakeTask(), loss_fn)
-    assert pack_state(recipe.model, recipe.optimizer, recipe.scheduler, epoch=1).sha256 == trained.sha256
-
+    assert stats.steps == 2 and stats.samples == 16 and recipe.optimizer.state
+    assert group["lr"] == pytest.approx(0.1 * lr_factor(1, recipe.config))
     recipe.initialize(5)  # resets SGD (momentum buffers, lr) and the warmup schedule
     assert recipe.scheduler.last_epoch == 0 and not recipe.optimizer.state
-    assert recipe.optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * lr_factor(0, recipe.config))
-    first = pack_state(recipe.model, recipe.optimizer, recipe.scheduler).sha256
-    recipe.initialize(5)
-    assert pack_state(recipe.model, recipe.optimizer, recipe.scheduler).sha256 == first
+    assert group["lr"] == pytest.approx(0.1 * lr_factor(0, recipe.config))
+    adam = build_recipe(experiment(market_root, optimizer="adam", lr=3e-4), torch.device("cpu"))
+    assert isinstance(adam.optimizer, torch.optim.Adam) and adam.optimizer.param_groups[0]["weight_decay"] == 5e-4
 
 
 def test_schedule_and_option_errors(market_root):

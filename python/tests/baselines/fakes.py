@@ -1,0 +1,19 @@
+"""What the baseline tests share: a stand-in for the worker's task, and the tiny re-ID options."""
+import torch
+
+# Tiny re-ID recipes: 64 x 32 images, small P x K batches, no loader processes, no count check.
+REID_TINY = {"heightPx": 64, "widthPx": 32, "numWorkers": 0, "evalBatchSize": 32, "strict": False}
+
+
+class FakeTask:
+    """What a recipe uses of :class:`amlfs.worker.task.Task`: a seeded generator and progress reports."""
+
+    def __init__(self, seed=1):
+        self.seed = seed
+        self.steps = []
+
+    def generator(self):
+        return torch.Generator().manual_seed(self.seed)
+
+    def progress(self, step, steps, loss=None, *, samples=None):
+        self.steps.append((step, steps, loss, samples))
