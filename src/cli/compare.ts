@@ -3,7 +3,8 @@
  * (e.g. a baseline and its AM-LFS search through the same machinery). Read-only.
  *
  * Re-ID runs are laid out as the paper's Tables 4/5 (mAP, rank-1, rank-5, then the same
- * after re-ranking, in percent with one decimal); the metric keys decide, never the
+ * after re-ranking), face runs as its Table 3 (LFW verification accuracy, its std over the
+ * folds, TAR at FAR 1e-3), in percent with one decimal; the metric keys decide, never the
  * baseline's name. Anything else gets one column per final metric, as recorded.
  */
 import { readFile } from "node:fs/promises";
@@ -42,8 +43,15 @@ export async function readRunOutcome(path: string): Promise<RunOutcome> {
   return { path, config, epochs, final };
 }
 
-/** The paper's re-ID columns (Tables 4/5): the final metric key and its header. */
-export const REID_COLUMNS: readonly (readonly [key: string, title: string])[] = [
+/** A table layout of the paper: its columns (final metric key, header) and the keys that select it. */
+export interface PaperLayout {
+  name: string;
+  columns: readonly (readonly [key: string, title: string])[];
+  requires: readonly string[];
+}
+
+/** The paper's re-ID columns (Tables 4/5). */
+export const REID_COLUMNS: PaperLayout["columns"] = [
   ["mAP", "mAP"],
   ["rank1", "rank-1"],
   ["rank5", "rank-5"],
@@ -52,9 +60,22 @@ export const REID_COLUMNS: readonly (readonly [key: string, title: string])[] = 
   ["rank5_rerank", "rank-5 (re-rank)"],
 ];
 
-/** Whether final `metrics` are re-ID retrieval metrics (their keys decide). */
-export function isReidMetrics(metrics: Readonly<Record<string, number | null>>): boolean {
-  return ["mAP", "rank1", "rank5"].every((key) => key in metrics);
+/** The paper's face columns (Table 3): LFW 10-fold accuracy, its std over the folds, TAR at FAR 1e-3. */
+export const FACE_COLUMNS: PaperLayout["columns"] = [
+  ["verificationAccuracy", "LFW acc"],
+  ["verificationAccuracyStd", "LFW std"],
+  ["tarAtFar1e-3", "TAR@FAR=1e-3"],
+];
+
+export const PAPER_LAYOUTS: readonly PaperLayout[] = [
+  { name: "re-ID (Tables 4/5)", columns: REID_COLUMNS, requires: ["mAP", "rank1", "rank5"] },
+  { name: "face (Table 3)", columns: FACE_COLUMNS, requires: ["verificationAccuracy"] },
+];
+
+/** The paper layout every one of `metrics` fits, if any (their keys decide). */
+export function paperLayout(metrics: readonly Readonly<Record<string, number | null>>[]): PaperLayout | undefined {
+  if (metrics.length === 0) return undefined;
+  return PAPER_LAYOUTS.find((layout) => metrics.every((one) => layout.requires.every((key) => key in one)));
 }
 
 /** A fraction as a percentage with one decimal, as the paper prints it: 0.8532 -> "85.3". */
@@ -63,9 +84,9 @@ export function formatPercent(value: number | null | undefined): string {
   return Number.isFinite(value) ? (value * 100).toFixed(1) : String(value);
 }
 
-/** The cells of `REID_COLUMNS` for final `metrics` ("-" where a metric is absent, e.g. no re-ranking). */
-export function reidCells(metrics: Readonly<Record<string, number | null>>): string[] {
-  return REID_COLUMNS.map(([key]) => formatPercent(metrics[key]));
+/** The cells of `layout` for final `metrics` ("-" where a metric is absent, e.g. no re-ranking). */
+export function layoutCells(layout: PaperLayout, metrics: Readonly<Record<string, number | null>>): string[] {
+  return layout.columns.map(([key]) => formatPercent(metrics[key]));
 }
 
 /** Rows of cells as a Markdown-style table, the first row the header. */
@@ -77,13 +98,15 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
 
 /**
  * One row per run: what ran, the last validation reward, and the final test metrics: the
- * paper's re-ID columns when every finished run measured re-ID metrics, else every metric.
+ * paper's columns when every finished run fits one of its layouts, else every metric.
  */
 export function compareTable(runs: readonly RunOutcome[], cwd = process.cwd()): string {
   const finished = runs.flatMap((run) => (run.final === undefined ? [] : [run.final.metrics]));
-  const reid = finished.length > 0 && finished.every(isReidMetrics);
+  const layout = paperLayout(finished);
   const metricNames = [...new Set(finished.flatMap((metrics) => Object.keys(metrics)))];
-  const metricHeader = reid ? REID_COLUMNS.map(([, title]) => `test ${title} %`) : metricNames.map((name) => `test ${name}`);
+  const metricHeader = layout
+    ? layout.columns.map(([, title]) => `test ${title} %`)
+    : metricNames.map((name) => `test ${name}`);
   const header = ["run", "mode", "B", "epochs", "val reward (last)", ...metricHeader];
   const rows = runs.map((run) => [
     relative(cwd, run.path) || ".",
@@ -93,8 +116,8 @@ export function compareTable(runs: readonly RunOutcome[], cwd = process.cwd()): 
     formatNumber(run.epochs.at(-1)?.bestReward),
     ...(run.final === undefined
       ? metricHeader.map(() => "(not finished)")
-      : reid
-        ? reidCells(run.final.metrics)
+      : layout
+        ? layoutCells(layout, run.final.metrics)
         : metricNames.map((name) => formatNumber(run.final?.metrics[name]))),
   ]);
   return formatTable(header, rows).join("\n") + "\n";

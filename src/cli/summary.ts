@@ -1,17 +1,18 @@
 /**
  * The end-of-run summary: best reward per epoch, final test metrics, where the run is.
- * Re-ID metrics are shown as a row of the paper's Tables 4/5 (see `compare.ts`), the
- * metrics outside those columns on one line after it; others as one line of all metrics.
+ * Re-ID and face metrics are shown as a row of the paper's Tables 4/5 or 3 (see `compare.ts`),
+ * the metrics outside those columns on one line after it; others as one line of all metrics.
  */
 import type { RunSummary } from "../orchestrate/controller.js";
-import { REID_COLUMNS, formatTable, isReidMetrics, reidCells } from "./compare.js";
+import { formatTable, layoutCells, paperLayout } from "./compare.js";
 import { formatMetrics, formatNumber } from "./progress/format.js";
 
 function finalMetricLines(metrics: Readonly<Record<string, number | null>>): string[] {
-  if (!isReidMetrics(metrics)) return [`  final test metrics: ${formatMetrics(metrics)}`];
-  const shown = new Set(REID_COLUMNS.map(([key]) => key));
+  const layout = paperLayout([metrics]);
+  if (layout === undefined) return [`  final test metrics: ${formatMetrics(metrics)}`];
+  const shown = new Set(layout.columns.map(([key]) => key));
   const others = Object.fromEntries(Object.entries(metrics).filter(([key]) => !shown.has(key)));
-  const table = formatTable(REID_COLUMNS.map(([, title]) => title), [reidCells(metrics)]);
+  const table = formatTable(layout.columns.map(([, title]) => title), [layoutCells(layout, metrics)]);
   return [
     "  final test metrics (%):",
     ...table.map((line) => `    ${line}`),

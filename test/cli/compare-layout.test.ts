@@ -20,6 +20,8 @@ const SHA = "a".repeat(64);
 const TIME = "2026-01-01T00:00:00.000Z";
 const REID_CONFIG = join(REPO_ROOT, "configs", "reid", "spherereid-market1501.json");
 const CIFAR_CONFIG = join(REPO_ROOT, "configs", "cifar10", "resnet20-noise0-amlfs.json");
+const FACE_CONFIG = join(REPO_ROOT, "configs", "face", "cosface-casia.json");
+const FACE_METRICS = { verificationAccuracy: 0.99217, verificationAccuracyStd: 0.00351, "tarAtFar1e-3": 0.9634 };
 
 const REID_METRICS = {
   mAP: 0.71234,
@@ -86,6 +88,17 @@ describe("amlfs compare: layout by metric keys", () => {
     expect(rows[3]?.slice(5)).toEqual(["50.0", "75.0", "87.5", "-", "-", "-"]);
     expect(rows[4]?.slice(3)).toEqual(["1/140", "0.3000", ...Array(6).fill("(not finished)")]);
     expect(rows.flat().join(" ")).not.toContain("rank10");
+  });
+
+  it("lays face runs out as the paper's Table 3 (LFW accuracy, its std, TAR@FAR)", async () => {
+    const face = await runDir(FACE_CONFIG, [0.95], FACE_METRICS);
+    const { code, rows } = await compare([face]);
+    expect(code).toBe(0);
+    expect(rows[0]?.slice(5)).toEqual(["test LFW acc %", "test LFW std %", "test TAR@FAR=1e-3 %"]);
+    expect(rows[2]?.slice(1)).toEqual(["baseline", "1", "1/35", "0.9500", "99.2", "0.4", "96.3"]);
+    const lines = summaryLines("runs/f", { epochs: [], mu: [], final: finalRecord(FACE_METRICS) });
+    expect(lines).toContain("  final test metrics (%):");
+    expect(lines.join("\n")).toContain("| 99.2    | 0.4     | 96.3         |");
   });
 
   it("keeps one column per metric for classification runs, and for a mix of kinds", async () => {

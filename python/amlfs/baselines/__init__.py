@@ -1,8 +1,8 @@
 """Built-in baselines: a model, its data pipeline and training recipe, with the softmax branch searched.
 
-Importing this package registers ``small-cnn``, ``resnet20``, ``spherereid``, ``sft`` and ``mgn``.
+Importing this package registers ``small-cnn``, ``resnet20``, ``spherereid``, ``sft``, ``mgn`` and ``cosface``.
 """
-from . import mgn, resnet20, sft, small_cnn, spherereid  # noqa: F401  (registration)
+from . import cosface, mgn, resnet20, sft, small_cnn, spherereid  # noqa: F401  (registration)
 from .classification import ClassificationRecipe, SgdConfig
 from .errors import BaselineError
 from .linear_head import cosine_and_scale

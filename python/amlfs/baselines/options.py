@@ -66,3 +66,15 @@ def parse_options(baseline: str, given: Mapping[str, Any], spec: Mapping[str, Op
 
 def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def mapping(default: Mapping[str, Any]) -> Option:
+    """An object (checked further by whoever reads it)."""
+    return Option(dict(default), lambda v: isinstance(v, Mapping), "an object")
+
+
+def int_list(default: Sequence[int]) -> Option:
+    return Option(list(default),
+                  lambda v: isinstance(v, list) and all(isinstance(x, int) and not isinstance(x, bool) and x >= 0
+                                                        for x in v) and v == sorted(v),
+                  "an increasing list of non-negative integers")

@@ -68,7 +68,8 @@ class Recipe(ABC):
         and through :func:`seed_global_rng` dropout) follows from ``task.generator()``.
 
         Calls ``task.progress`` as it goes; raises :class:`NonFiniteLoss` when the loss
-        is NaN or infinite. Steps the LR scheduler once at the end.
+        is NaN or infinite. Steps the LR scheduler once at the end, or once per iteration
+        for a recipe whose schedule is in iterations (``cosface``).
         """
 
     @abstractmethod

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from amlfs.fixtures.cifar10 import write_fixture
+from amlfs.fixtures.face import write_face_fixture
 from amlfs.fixtures.reid import write_reid_fixture
 
 
@@ -30,6 +31,14 @@ def market_root(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def dataset_roots(cifar_root, market_root):
+def face_root(tmp_path_factory):
+    """CASIA-WebFace (20 ids x 5 images; 4 become validation ids), LFW (8 names, 2 folds of 5 + 5 pairs)."""
+    root = tmp_path_factory.mktemp("face")
+    write_face_fixture(str(root), ids=20, per_id=5)
+    return str(root)
+
+
+@pytest.fixture(scope="session")
+def dataset_roots(cifar_root, market_root, face_root):
     """``dataset.root`` of each dataset kind the smoke tests use."""
-    return {"digits": "", "cifar10-bin": cifar_root, "market1501": market_root}
+    return {"digits": "", "cifar10-bin": cifar_root, "market1501": market_root, "casia-webface": face_root}

@@ -13,7 +13,7 @@ from amlfs.baselines import BaselineError, baseline_names, build_recipe, cosine_
 from amlfs.baselines.resnet20 import CifarResNet
 from amlfs.checkpoint import pack_state, unpack_state
 
-from .fakes import REID_TINY, FakeTask
+from .fakes import FACE_TINY, REID_TINY, FakeTask
 
 RETRIEVAL_METRICS = ("mAP", "rank1", "rank5", "rank10")
 
@@ -28,6 +28,7 @@ class Smoke:
     branches: int = 1  # softmax branches the searched loss replaces
     int_option: str = "batchSize"  # a positive-integer option, for the option-error test
     metrics: Tuple[str, ...] = ("top1", "loss")
+    schedule_per: str = "epoch"  # the LR scheduler steps once per "epoch" or once per "step"
 
 
 # One entry per registered baseline (test_every_baseline_is_enrolled checks it): small batches and images keep
@@ -41,7 +42,10 @@ SMOKE = {
                                        "paddingPx": 2, "embeddingDim": 16}, int_option="p", metrics=RETRIEVAL_METRICS),
     "mgn": Smoke("market1501", "mAP", {**REID_TINY, "p": 4, "k": 4, "reducedDim": 8}, branches=8, int_option="p",
                  metrics=RETRIEVAL_METRICS),
+    "cosface": Smoke("casia-webface", "verificationAccuracy", FACE_TINY, schedule_per="step",
+                     metrics=("verificationAccuracy", "verificationAccuracyStd", "tarAtFar1e-3")),
 }
+VAL_FRACTION = {"top1": 0.1, "mAP": 0.34, "verificationAccuracy": 0.2}
 
 
 def experiment_for(name, roots, **options):
@@ -51,7 +55,7 @@ def experiment_for(name, roots, **options):
         "seed": 0,
         "baseline": {"name": name, "options": {**smoke.options, **options}},
         "dataset": {"kind": smoke.dataset, "root": roots[smoke.dataset],
-                    "splits": {"valFraction": 0.1 if smoke.metric == "top1" else 0.34, "splitSeed": 0}},
+                    "splits": {"valFraction": VAL_FRACTION[smoke.metric], "splitSeed": 0}},
         "search": {"mode": "amlfs", "B": 2, "M": 6, "epochs": 4},
         "reward": {"metric": smoke.metric},
     }
@@ -101,7 +105,7 @@ def test_baseline_smoke(name, dataset_roots):
     stats = recipe.train_epoch(task, loss_fn)
     assert stats.steps == len(task.steps) and task.steps[-1][0] == task.steps[-1][1] == stats.steps
     assert 0 < stats.samples <= sizes["train"] and 0 < stats.mean_loss < float("inf")
-    assert recipe.scheduler is None or recipe.scheduler.last_epoch == 1
+    assert recipe.scheduler is None or recipe.scheduler.last_epoch == (1 if smoke.schedule_per == "epoch" else stats.steps)
     metrics = recipe.evaluate("val")
     assert set(smoke.metrics) <= set(metrics) and smoke.metric in metrics
     assert all(0 <= metrics[k] <= 1 for k in smoke.metrics if k != "loss")

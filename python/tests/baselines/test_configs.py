@@ -21,6 +21,8 @@ def test_the_configs_are_there():
     expected |= {f"reid/{b}-{d}.json" for b in ("spherereid", "sft", "mgn") for d in ("market1501", "duke")}
     ablations = ["fixed", "b4", "b8", "b16", "b32", "m3", "m6", "m10"]
     expected |= {f"ablations/spherereid-market1501-{a}.json" for a in ablations}
+    expected |= {f"face/{row}-casia.json" for row in ("softmax", "sphereface", "cosface", "arcface", "amlfs",
+                                                       "amlfs-cosface-init")}
     assert expected | {"demo/digits-amlfs.json", "demo/digits-baseline.json"} <= names
 
 
