@@ -28,6 +28,7 @@ from typing import Any, Mapping, Optional
 import torch
 from torch import nn
 
+from ..checkpoint import load_model_state
 from ..data.face import load_face_dataset
 from ..data.face.validation import DEFAULT_PAIRS_PER_FOLD
 from ..data.rng import round_half_up
@@ -95,6 +96,33 @@ def check_head_mode(head: str, mode: Optional[str]) -> None:
                             f"use `search.mode: \"baseline\"` (got {mode!r}), or head \"searched\"")
 
 
+def make_face_net(options: Mapping[str, Any], num_classes: int, num_intervals: int = 6) -> FaceNet:
+    """The network and head of parsed ``options`` for ``num_classes`` training identities."""
+    head_options = dict(options["headOptions"])
+    if options["head"] == "searched":
+        head_options.setdefault("numIntervals", num_intervals)
+    trunk = SphereFaceNet(options["embeddingDim"], (options["heightPx"], options["widthPx"]))
+    try:
+        head = build_head(options["head"], options["embeddingDim"], num_classes, head_options)
+    except HeadError as error:
+        raise BaselineError(str(error).replace("`head.options", "`baseline.options.headOptions")) from error
+    return FaceNet(trunk, head)
+
+
+def trained_face_net(experiment: Mapping[str, Any], tensors: Mapping[str, torch.Tensor]) -> FaceNet:
+    """The ``cosface`` network of ``experiment`` with the trained weights ``tensors`` (a ``state_dict``,
+    e.g. :func:`amlfs.checkpoint.model_tensors` of a run's ``final/model.safetensors``); eval mode."""
+    if experiment["baseline"]["name"] != "cosface":
+        raise BaselineError(f"`baseline.name`: expected \"cosface\", got {experiment['baseline']['name']!r}")
+    options = parse_options("cosface", experiment["baseline"].get("options", {}), OPTIONS)
+    weight = tensors.get("head.weight")
+    if weight is None or weight.dim() != 2:
+        raise BaselineError("the checkpoint has no `head.weight` [C, D]: not a cosface model")
+    model = make_face_net(options, int(weight.shape[0]), experiment["search"].get("M", 6))
+    load_model_state(model, dict(tensors))
+    return model.eval()
+
+
 @register_baseline("cosface", datasets=("casia-webface",))
 def build_cosface(experiment: Mapping[str, Any], device: torch.device) -> FaceRecipe:
     options = parse_options("cosface", experiment["baseline"].get("options", {}), OPTIONS)
@@ -117,16 +145,5 @@ def build_cosface(experiment: Mapping[str, Any], device: torch.device) -> FaceRe
         eval_batch_size=options["evalBatchSize"],
         num_workers=options["numWorkers"],
     )
-    head_options = dict(options["headOptions"])
-    if options["head"] == "searched":
-        head_options.setdefault("numIntervals", search.get("M", 6))
-
-    def make_model(num_classes: int) -> FaceNet:
-        trunk = SphereFaceNet(options["embeddingDim"], input_px)
-        try:
-            head = build_head(options["head"], options["embeddingDim"], num_classes, head_options)
-        except HeadError as error:
-            raise BaselineError(str(error).replace("`head.options", "`baseline.options.headOptions")) from error
-        return FaceNet(trunk, head)
-
-    return FaceRecipe(data, make_model, config, device, experiment.get("seed", 0))
+    return FaceRecipe(data, lambda num_classes: make_face_net(options, num_classes, search.get("M", 6)), config,
+                      device, experiment.get("seed", 0))

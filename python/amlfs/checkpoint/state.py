@@ -114,6 +114,20 @@ def unpack_state(
     return epoch
 
 
+def model_tensors(data: bytes) -> Dict[str, torch.Tensor]:
+    """The ``model/`` tensors of a :func:`pack_state` checkpoint, keyed as the model's ``state_dict``
+    (for using a trained model without its optimizer, e.g. a run's ``final/model.safetensors``)."""
+    metadata = read_metadata(data)
+    if metadata.get("amlfs.format") != FORMAT:
+        raise CheckpointError(f"`amlfs.format`: expected {FORMAT!r}, got {metadata.get('amlfs.format')!r}")
+    return {k[len("model/"):]: v for k, v in deserialize(data).items() if k.startswith("model/")}
+
+
+def load_model_state(model: nn.Module, tensors: Dict[str, torch.Tensor]) -> None:
+    """Load :func:`model_tensors` into ``model``: every key and shape must match (errors name them)."""
+    _load_model(model, tensors)
+
+
 def _for_saving(tensors: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
     """CPU, contiguous, detached tensors; a tensor sharing storage with an earlier one is cloned."""
     out: Dict[str, torch.Tensor] = {}
