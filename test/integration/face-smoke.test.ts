@@ -6,15 +6,15 @@
  * record, whose LFW metrics are fractions in [0, 1]; `amlfs compare` lays the run out as
  * the paper's Table 3.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { REPO_ROOT, pythonPath } from "../../src/launch/python.js";
 import { PYTHON, SKIP_REASON } from "./python-env.js";
+import { BIN, expectFractions, smokeSearch } from "./smoke-search.js";
 
-const BIN = join(REPO_ROOT, "bin", "amlfs.mjs");
 const TIMEOUT_MS = 180_000;
 const METRICS = ["verificationAccuracy", "verificationAccuracyStd", "tarAtFar1e-3"];
 
@@ -41,28 +41,12 @@ describe.skipIf(SKIP_REASON !== null)(`face smoke search with the real worker${S
       workers: { count: 1, devices: "cpu", threadsPerWorker: 2 },
       reward: { metric: "verificationAccuracy" },
     };
-    const configPath = join(dir, "config.json");
-    writeFileSync(configPath, JSON.stringify(config));
-    const out = join(dir, "run");
-    const result = await execa(process.execPath, [BIN, "search", configPath, "--out", out, "--json"], {
-      reject: false, cwd: REPO_ROOT, env: { AMLFS_WORKER_COMMAND: "" }, extendEnv: true, timeout: TIMEOUT_MS - 20_000,
-    });
-    const log = join(out, "logs", "w0.log");
-    const tail = `${result.stderr}\n${existsSync(log) ? readFileSync(log, "utf8").slice(-2000) : "(no worker log)"}`;
-    expect(result.exitCode, tail).toBe(0);
-
-    const records = readFileSync(join(out, "journal.jsonl"), "utf8").trim().split("\n")
-      .map((line) => JSON.parse(line) as { kind: string; metrics?: Record<string, number | null>; rewards?: number[] });
+    const { out, records } = await smokeSearch(dir, config, TIMEOUT_MS - 20_000);
     expect(records.map((record) => record.kind)).toEqual(["init", "epoch", "final"]);
     expect(records[1]?.rewards?.length).toBe(2);
     const metrics = records[2]?.metrics ?? {};
     expect(Object.keys(metrics).sort()).toEqual([...METRICS].sort());
-    for (const name of METRICS) {
-      const value = metrics[name];
-      expect(Number.isFinite(value), `${name} = ${value}`).toBe(true);
-      expect(value, name).toBeGreaterThanOrEqual(0);
-      expect(value, name).toBeLessThanOrEqual(1);
-    }
+    expectFractions(metrics, METRICS);
 
     const compare = await execa(process.execPath, [BIN, "compare", out], { reject: false, cwd: REPO_ROOT });
     expect(compare.exitCode, compare.stderr).toBe(0);

@@ -6,15 +6,15 @@
  * and the re-ranked retrieval metrics, each a fraction in [0, 1]. ResNet-50 on CPU: 17 s
  * on an idle 2-core machine, 80 s under load (the timeout is 240 s).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { REPO_ROOT, pythonPath } from "../../src/launch/python.js";
 import { PYTHON, SKIP_REASON } from "./python-env.js";
+import { BIN, expectFractions, smokeSearch } from "./smoke-search.js";
 
-const BIN = join(REPO_ROOT, "bin", "amlfs.mjs");
 const TIMEOUT_MS = 240_000;
 const METRICS = ["mAP", "rank1", "rank5", "rank10"];
 
@@ -41,29 +41,13 @@ describe.skipIf(SKIP_REASON !== null)(`re-ID smoke search with the real worker${
       workers: { count: 1, devices: "cpu", threadsPerWorker: 2 },
       reward: { metric: "mAP" },
     };
-    const configPath = join(dir, "config.json");
-    writeFileSync(configPath, JSON.stringify(config));
-    const out = join(dir, "run");
-    const result = await execa(process.execPath, [BIN, "search", configPath, "--out", out, "--json"], {
-      reject: false, cwd: REPO_ROOT, env: { AMLFS_WORKER_COMMAND: "" }, extendEnv: true, timeout: TIMEOUT_MS - 20_000,
-    });
-    const log = join(out, "logs", "w0.log");
-    const tail = `${result.stderr}\n${existsSync(log) ? readFileSync(log, "utf8").slice(-2000) : "(no worker log)"}`;
-    expect(result.exitCode, tail).toBe(0);
-
-    const records = readFileSync(join(out, "journal.jsonl"), "utf8").trim().split("\n")
-      .map((line) => JSON.parse(line) as { kind: string; metrics?: Record<string, number | null> });
+    const { stdout, records } = await smokeSearch(dir, config, TIMEOUT_MS - 20_000);
     expect(records.map((record) => record.kind)).toEqual(["init", "epoch", "final"]);
     const metrics = records[2]?.metrics ?? {};
     const expected = [...METRICS, ...METRICS.map((name) => `${name}_rerank`)];
     expect(Object.keys(metrics).sort()).toEqual([...expected].sort());
-    for (const name of expected) {
-      const value = metrics[name];
-      expect(Number.isFinite(value), `${name} = ${value}`).toBe(true);
-      expect(value, name).toBeGreaterThanOrEqual(0);
-      expect(value, name).toBeLessThanOrEqual(1);
-    }
-    const summary = JSON.parse(result.stdout.trim().split("\n").at(-1) as string) as { type: string; status: string };
+    expectFractions(metrics, expected);
+    const summary = JSON.parse(stdout.trim().split("\n").at(-1) as string) as { type: string; status: string };
     expect(summary).toMatchObject({ type: "summary", status: "finished" });
   });
 });

@@ -7,8 +7,6 @@ softmax cross-entropy on ``classifier(features)``.
 """
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -21,7 +19,7 @@ from ..data.transforms import normalize, random_crop_flip
 from ..eval import ClassificationMetrics
 from .errors import BaselineError
 from .linear_head import cosine_and_scale
-from .recipe import EpochStats, NonFiniteLoss, Recipe, SoftmaxBranch, TrainingStart, seed_global_rng
+from .recipe import EpochLoop, EpochStats, Recipe, SoftmaxBranch, TrainingStart, seed_global_rng
 
 ModelFactory = Callable[[int, int], nn.Module]  # (in_channels, num_classes) -> model
 
@@ -96,7 +94,6 @@ class ClassificationRecipe(Recipe):
         return normalize(images, self.data.pixel_max, self.data.mean, self.data.std)
 
     def train_epoch(self, task, loss_fn: nn.Module) -> EpochStats:
-        started = time.monotonic()
         images, labels = self._splits["train"]
         generator = task.generator()
         seed_global_rng(generator)
@@ -105,26 +102,16 @@ class ClassificationRecipe(Recipe):
         if len(batches) > 1 and batches[-1].numel() == 1:
             batches.pop()  # a batch of one breaks batch norm
         self.model.train()
-        loss_sum, seen = 0.0, 0
-        for step, index in enumerate(batches, start=1):
+        loop = EpochLoop(task, self.optimizer, len(batches))
+        for index in batches:
             index = index.to(self.device)
             x = self._inputs(images[index], generator)
             y = labels[index]
             cosine, scale = cosine_and_scale(self.model.features(x), self.model.classifier.weight)
-            loss = loss_fn(cosine, y, scale)
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                raise NonFiniteLoss(f"loss is {'NaN' if math.isnan(value) else 'infinite'} at step {step}")
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            loss_sum += value * y.shape[0]
-            seen += int(y.shape[0])
-            task.progress(step, len(batches), value, samples=seen)
+            loop.step(loss_fn(cosine, y, scale), y.shape[0])
         if self.scheduler is not None:
             self.scheduler.step()
-        return EpochStats(mean_loss=loss_sum / max(seen, 1), steps=len(batches), samples=seen,
-                          train_ms=(time.monotonic() - started) * 1000.0)
+        return loop.stats()
 
     def softmax_branches(self, count: int) -> List[SoftmaxBranch]:
         images, labels = self._splits["train"]

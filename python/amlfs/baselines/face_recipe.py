@@ -19,8 +19,6 @@ the k-fold verification protocol of LFW (:func:`amlfs.eval.evaluate_verification
 """
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Tuple
 
@@ -33,7 +31,7 @@ from ..eval.face_verification import FLIP_COMBINATIONS, combine_flip, evaluate_v
 from ..heads import SearchedHead
 from ..heads.checks import normalized_cosine
 from .errors import BaselineError
-from .recipe import EpochStats, NonFiniteLoss, Recipe, SoftmaxBranch, TrainingStart, seed_global_rng
+from .recipe import EpochLoop, EpochStats, Recipe, SoftmaxBranch, TrainingStart, seed_global_rng
 
 ModelFactory = Callable[[int], nn.Module]  # num_classes -> model with embed() and head
 
@@ -101,7 +99,6 @@ class FaceRecipe(Recipe):
         return head(embedding, y)
 
     def train_epoch(self, task, loss_fn: nn.Module) -> EpochStats:
-        started = time.monotonic()
         generator = task.generator()
         seed_global_rng(generator)
         augment_generator = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (), generator=generator)))
@@ -110,23 +107,13 @@ class FaceRecipe(Recipe):
         batches = order[: steps * self.config.batch_size].view(steps, -1).tolist()
         loader = self._loader(self.data.train.paths, self.data.train.labels, batch_sampler=batches)
         self.model.train()
-        loss_sum, seen = 0.0, 0
-        for step, (images, labels) in enumerate(loader, start=1):
+        loop = EpochLoop(task, self.optimizer, steps)
+        for images, labels in loader:
             x = face_train_augment(images, augment_generator).to(self.device)
             y = labels.to(self.device)
-            loss = self._branch_loss(x, y, loss_fn)
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                raise NonFiniteLoss(f"loss is {'NaN' if math.isnan(value) else 'infinite'} at step {step}")
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
+            loop.step(self._branch_loss(x, y, loss_fn), y.shape[0])
             self.scheduler.step()  # milestones are in iterations
-            loss_sum += value * y.shape[0]
-            seen += int(y.shape[0])
-            task.progress(step, steps, value, samples=seen)
-        return EpochStats(mean_loss=loss_sum / max(seen, 1), steps=steps, samples=seen,
-                          train_ms=(time.monotonic() - started) * 1000.0)
+        return loop.stats()
 
     def softmax_branches(self, count: int) -> List[SoftmaxBranch]:
         """The searched head's branch; none with a fixed head (its loss is not replaced)."""

@@ -7,6 +7,8 @@ built-in worker only calls this interface, so it never branches on the baseline.
 from __future__ import annotations
 
 import copy
+import math
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional
@@ -80,6 +82,35 @@ class Recipe(ABC):
     @abstractmethod
     def evaluate(self, split: str) -> Dict[str, float]:
         """Metrics of the current model on ``split`` (``"val"`` or ``"test"``), including ``reward_metric``."""
+
+
+class EpochLoop:
+    """The bookkeeping of one training epoch: each :meth:`step` checks the loss, takes one optimizer
+    step, reports progress; :meth:`stats` gives the :class:`EpochStats` (mean loss over samples)."""
+
+    def __init__(self, task: Any, optimizer: torch.optim.Optimizer, steps: int):
+        self.task, self.optimizer, self.steps = task, optimizer, steps
+        self.started = time.monotonic()
+        self.done = self.seen = 0
+        self.loss_sum = 0.0
+
+    def step(self, loss: torch.Tensor, batch_size: int) -> None:
+        """Backward and step on ``loss`` (the mean over ``batch_size`` samples); :class:`NonFiniteLoss`
+        when it is NaN or infinite, before any parameter changes."""
+        self.done += 1
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise NonFiniteLoss(f"loss is {'NaN' if math.isnan(value) else 'infinite'} at step {self.done}")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.loss_sum += value * batch_size
+        self.seen += int(batch_size)
+        self.task.progress(self.done, self.steps, value, samples=self.seen)
+
+    def stats(self) -> EpochStats:
+        return EpochStats(mean_loss=self.loss_sum / max(self.seen, 1), steps=self.done, samples=self.seen,
+                          train_ms=(time.monotonic() - self.started) * 1000.0)
 
 
 def seed_global_rng(generator: torch.Generator) -> None:

@@ -22,8 +22,6 @@ computed for every sample of every epoch, and re-ranking costs far more than the
 """
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -37,7 +35,7 @@ from ..data.reid import (PKSampler, ReidImageDataset, ReidImages, normalize, pad
 from ..data.reid_registry import ReidData
 from ..eval import evaluate_reid, pairwise_distance, rerank_features
 from .errors import BaselineError
-from .recipe import EpochStats, NonFiniteLoss, Recipe, SoftmaxBranch, TrainingStart, seed_global_rng
+from .recipe import EpochLoop, EpochStats, Recipe, SoftmaxBranch, TrainingStart, seed_global_rng
 
 ModelFactory = Callable[[int], nn.Module]  # num_classes -> model with branch() and features()
 REID_METRICS = ("mAP", "rank1", "rank5", "rank10")
@@ -151,7 +149,6 @@ class ReidRecipe(Recipe):
         return x
 
     def train_epoch(self, task, loss_fn: nn.Module) -> EpochStats:
-        started = time.monotonic()
         generator = task.generator()
         seed_global_rng(generator)
         # augmentation draws from its own stream, so prefetching loader workers cannot reorder draws
@@ -161,24 +158,14 @@ class ReidRecipe(Recipe):
         loader = DataLoader(ReidImageDataset(train.images, *self.config.resize_px, labels=train.labels),
                             batch_sampler=sampler, num_workers=self.config.num_workers)
         self.model.train()
-        loss_sum, seen, steps = 0.0, 0, len(sampler)
-        for step, (images, labels, _) in enumerate(loader, start=1):
+        loop = EpochLoop(task, self.optimizer, len(sampler))
+        for images, labels, _ in loader:
             x = self.augment(images, augment_generator).to(self.device)
             y = labels.to(self.device)
             cosine, scale = self.model.branch(x)
-            loss = loss_fn(cosine, y, scale)
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                raise NonFiniteLoss(f"loss is {'NaN' if math.isnan(value) else 'infinite'} at step {step}")
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            self.optimizer.step()
-            loss_sum += value * y.shape[0]
-            seen += int(y.shape[0])
-            task.progress(step, steps, value, samples=seen)
+            loop.step(loss_fn(cosine, y, scale), y.shape[0])
         self.scheduler.step()
-        return EpochStats(mean_loss=loss_sum / max(seen, 1), steps=steps, samples=seen,
-                          train_ms=(time.monotonic() - started) * 1000.0)
+        return loop.stats()
 
     def probe_batch(self, count: int) -> Tuple[torch.Tensor, torch.Tensor]:
         """The first ``count`` training images (resized to the crop size, normalized) and their labels."""

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 import amlfs
-from amlfs.baselines import BaselineError, baseline_names, build_recipe, cosine_and_scale, get_baseline
+from amlfs.baselines import BaselineError, NonFiniteLoss, baseline_names, build_recipe, cosine_and_scale, get_baseline
 from amlfs.baselines.resnet20 import CifarResNet
 from amlfs.checkpoint import pack_state, unpack_state
 
@@ -200,3 +200,19 @@ def test_digits_epoch_is_fast():
     started = time.perf_counter()
     recipe.train_epoch(FakeTask(), loss_fn)
     assert time.perf_counter() - started < 3.0  # about 0.1 s; generous for loaded CI machines
+
+
+@pytest.mark.parametrize("bad, word", [(float("nan"), "NaN"), (float("inf"), "infinite")])
+def test_a_non_finite_loss_fails_the_task_before_any_step(bad, word, dataset_roots):
+    recipe = build_recipe(experiment_for("small-cnn", dataset_roots), torch.device("cpu"))
+    before = state_sha(recipe)
+    calls = []
+
+    def loss_fn(cosine, target, scale):
+        calls.append(1)
+        value = F.cross_entropy(cosine * scale, target)
+        return value * bad if len(calls) == 3 else value
+
+    with pytest.raises(NonFiniteLoss, match=f"loss is {word} at step 3"):
+        recipe.train_epoch(FakeTask(), loss_fn)
+    assert len(calls) == 3 and state_sha(recipe) != before  # two steps were taken, the third refused
