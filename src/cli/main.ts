@@ -9,9 +9,11 @@ import { RunDir } from "../orchestrate/run-dir.js";
 import { checkHeartbeats } from "../orchestrate/run.js";
 import { ConfigError } from "../schema/index.js";
 import { compareTable, readRunOutcome } from "./compare.js";
+import { doctorCommand } from "./doctor.js";
 import { UsageError } from "./errors.js";
 import { EXIT } from "./exit-codes.js";
 import { readConfigFile } from "./load-config.js";
+import { reportCommand } from "./report.js";
 import { runCommand } from "./run-command.js";
 import { TOP_USAGE, USAGES } from "./usage.js";
 
@@ -62,11 +64,13 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   if (!(command in USAGES)) throw new UsageError(`unknown command ${JSON.stringify(command)}`, null);
+  if (command === "report") return reportCommand(rest, io); // its own options (--baseline, --png, ...)
   const args = parse(command, rest);
   if (args.help) {
     io.out(USAGES[command] as string);
     return EXIT.ok;
   }
+  if (command === "doctor") return doctorCommand(args.positionals, { json: args.json }, io);
   if (command === "compare") {
     if (args.positionals.length === 0) throw new UsageError("compare: expected one or more run directories", command);
     const runs = await Promise.all(args.positionals.map((path) => readRunOutcome(path)));

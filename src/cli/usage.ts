@@ -15,6 +15,8 @@ Usage:
   amlfs resume <runDir> [--json]
   amlfs validate <config.json>
   amlfs compare <runDir>...
+  amlfs report <runDir> [--baseline <runDir>] [--png]
+  amlfs doctor [config.json] [--json]
   amlfs <command> --help
   amlfs --version
 
@@ -23,6 +25,8 @@ Commands:
   resume    continue a stopped run from its journal (bit-identical on CPU to an uninterrupted run)
   validate  check a config and print it with every default filled in
   compare   final test metrics of runs side by side (e.g. a baseline and its AM-LFS search)
+  report    figures and a self-contained report.html of a run (mu, t/tau, gradients, rewards, metrics)
+  doctor    check this machine (Node, Python, torch, ZeroMQ, launcher, a config's dataset) and how to fix it
 
 ${EXIT_CODES_HELP}
 `;
@@ -87,9 +91,62 @@ Exit codes:
   2    usage error, or a path that is not a run directory
 `;
 
+export const DOCTOR_USAGE = `Usage: amlfs doctor [config.json] [options]
+
+Checks that this machine can run a search and prints one line per check (ok, info, warn,
+FAIL), each problem with the command or setting that fixes it (docs/doctor.md):
+Node.js and the npm packages against package.json; zeromq.js (libzmq, CURVE); through
+pythonia, the workers' Python: its version, amlfs and its requirements, torch and its CUDA
+devices, pyzmq (libzmq, CURVE), the wire protocol version both sides speak; srun, squeue,
+scancel, sinfo and torchrun on PATH. With a config: the config itself (errors as in
+\`amlfs validate\`), the programs its workers.launcher needs, its CUDA devices, and whether
+its dataset is in the expected on-disk layout (file names and sizes; no image is read).
+
+Options:
+  --json         one JSON object on stdout: {ok, config, checks: [{check, status, detail, fix?}], python}
+  -h, --help     show this help
+
+Environment:
+  AMLFS_PYTHON             Python to check (default: .venv/bin/python if present, else python3)
+  AMLFS_DOCTOR_TIMEOUT_MS  how long the Python side may take (default 60000)
+
+Exit codes:
+  0    no check failed (warnings allowed)
+  1    at least one check failed (each FAIL line has its fix)
+  2    usage error, or a config that does not validate
+`;
+
+export const REPORT_USAGE = `Usage: amlfs report <runDir> [options]
+
+Writes <runDir>/report/report.html (self-contained: inline SVG and CSS, no script, no URL)
+and one SVG per figure (docs/report.md): mu of every parameter over the epochs (paper
+Figure 3); t and tau of the final mu beside the identity and CosFace t(x) = x - 0.35
+(Figure 1); the gradient magnitude on the target logit (Figure 4); the rewards per epoch;
+the final test metrics in the paper's table layout. The loss curves are computed by the
+Python loss (amlfs.report_curves, through pythonia), the code that trains.
+
+Options:
+  --baseline DIR   a baseline run whose final metrics go beside this run's
+  --classes C      classes of the gradient figure's setting (default 10; other logits 0)
+  --scale S        scale s of the gradient figure's setting, logit = s * cosine (default 10)
+  --png            also a PNG of each figure, from headless Chromium (\`make browser\`)
+  -h, --help       show this help
+
+Environment:
+  AMLFS_PYTHON     Python with amlfs (default: .venv/bin/python if present, else python3)
+  AMLFS_CHROMIUM   Chromium for --png (default /usr/bin/chromium)
+
+Exit codes:
+  0    report written
+  1    the report could not be drawn (no finished epoch, Python or Chromium missing)
+  2    usage error, or a path that is not a run directory
+`;
+
 export const USAGES: Record<string, string> = {
   search: SEARCH_USAGE,
   resume: RESUME_USAGE,
   validate: VALIDATE_USAGE,
   compare: COMPARE_USAGE,
+  report: REPORT_USAGE,
+  doctor: DOCTOR_USAGE,
 };

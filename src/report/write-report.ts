@@ -1,0 +1,160 @@
+/**
+ * `amlfs report`: reads a run directory (and optionally a baseline run), gets the loss
+ * curves from the Python loss, draws the figures and writes
+ *
+ *   <runDir>/report/report.html   self-contained (inline SVG and CSS, no script, no URL)
+ *   <runDir>/report/<figure>.svg  each figure on its own
+ *
+ * See docs/report.md for what each figure shows and how it is computed.
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { ReportError } from "./errors.js";
+import { GRADIENT_FIGURE_ID, gradientFigure } from "./gradient-figure.js";
+import { renderReportHtml, type ReportSection } from "./html.js";
+import { displayPath, metricsTable, metricsTableHtml, type TableRun } from "./metrics-table.js";
+import { muFigure, MU_FIGURE_ID } from "./mu-figure.js";
+import { type CurveAnswer, type CurveRequest, type CurveSource, pythonCurves } from "./python-curves.js";
+import { readReportRun, type ReportRun } from "./run-data.js";
+import { rewardsFigure, REWARDS_FIGURE_ID } from "./rewards-figure.js";
+import { type NamedCurves, shapeFigure, SHAPE_FIGURE_ID } from "./shape-figure.js";
+
+/** The CosFace point drawn beside the learned loss: t(x) = x - 0.35 (Wang et al. 2018), tau the identity. */
+export const COSFACE_MARGIN = 0.35;
+
+export interface ReportOptions {
+  /** A baseline run whose final metrics go beside this run's. */
+  baseline?: string;
+  /** C of the gradient setting (default 10). */
+  numClasses?: number;
+  /** s of the gradient setting (default 10). */
+  scale?: number;
+  /** Where the curves come from (default: the Python loss through pythonia). */
+  curves?: CurveSource;
+  cwd?: string;
+}
+
+export interface ReportResult {
+  html: string;
+  /** Every file written, the html first. */
+  files: string[];
+  /** Figure ids in the page, in order. */
+  figures: string[];
+}
+
+export const REPORT_DIR = "report";
+
+export async function writeReport(runPath: string, options: ReportOptions = {}): Promise<ReportResult> {
+  const run = await readReportRun(runPath);
+  const baseline = options.baseline === undefined ? undefined : await readReportRun(options.baseline);
+  const answer = await (options.curves ?? ((request) => pythonCurves(request)))(curveRequest(run, options));
+  const figures = drawFigures(run, answer);
+  const tableRuns: TableRun[] = [{ label: "this run", run }, ...(baseline === undefined ? [] : [{ label: "baseline", run: baseline }])];
+  const table = metricsTableHtml(metricsTable(tableRuns, options.cwd));
+
+  const outDir = join(run.path, REPORT_DIR);
+  await mkdir(outDir, { recursive: true });
+  const files: string[] = [];
+  const html = join(outDir, "report.html");
+  await writeFile(html, renderReportHtml(page(run, figures, table, answer, options.cwd)));
+  files.push(html);
+  for (const figure of figures) {
+    const path = join(outDir, `${figure.id.replace(/^figure-/, "")}.svg`);
+    await writeFile(path, `<?xml version="1.0" encoding="UTF-8"?>\n${figure.svg}\n`);
+    files.push(path);
+  }
+  return { html, files, figures: figures.map((figure) => figure.id) };
+}
+
+/** The thetas to draw: the final mu, mu_0 when it differs from the others, the identity and CosFace. */
+export function curveRequest(run: ReportRun, options: Pick<ReportOptions, "numClasses" | "scale"> = {}): CurveRequest {
+  const M = run.M;
+  const block = (value: number) => Array<number>(M).fill(value);
+  const identity = [...block(1), ...block(0), ...block(1), ...block(0)];
+  const cosface = [...block(1), ...block(-COSFACE_MARGIN), ...block(1), ...block(0)];
+  const first = run.muSeries[0] as number[];
+  const last = run.muSeries.at(-1) as number[];
+  const same = (a: readonly number[], b: readonly number[]) => a.every((value, index) => value === b[index]);
+  const thetas: Record<string, number[]> = { final: last };
+  // mu_0 is drawn only when it is neither the final mu nor one of the references.
+  if (![last, identity, cosface].some((other) => same(first, other))) thetas.initial = first;
+  thetas.identity = identity;
+  thetas.cosface = cosface;
+  return {
+    M,
+    thetas,
+    ...(options.numClasses === undefined ? {} : { numClasses: options.numClasses }),
+    ...(options.scale === undefined ? {} : { scale: options.scale }),
+  };
+}
+
+interface Figure {
+  id: string;
+  heading: string;
+  text: string[];
+  svg: string;
+}
+
+function drawFigures(run: ReportRun, answer: CurveAnswer): Figure[] {
+  const curve = (name: string) => {
+    const found = answer.curves[name];
+    if (found === undefined) throw new ReportError(`the loss curves lack ${JSON.stringify(name)}`);
+    return found;
+  };
+  const learnedLabel = run.muUpdated ? "learned (final mu)" : `fixed theta (${run.config.search.mode} mode)`;
+  const entries: NamedCurves[] = [
+    { label: learnedLabel, curves: curve("final") },
+    ...(answer.curves.initial === undefined ? [] : [{ label: "initial mu", curves: answer.curves.initial, dash: "2 2" }]),
+    { label: "identity (cross-entropy)", curves: curve("identity"), dash: "6 3" },
+    { label: `CosFace t(x) = x - ${COSFACE_MARGIN}`, curves: curve("cosface"), dash: "3 3" },
+  ];
+  const note = run.muUpdated ? undefined : `mu is never updated in ${run.config.search.mode} mode`;
+  const metric = run.config.reward.metric;
+  return [
+    {
+      id: MU_FIGURE_ID,
+      heading: "mu over the epochs",
+      text: [
+        "Every coordinate of mu, the mean of the sampling distribution of theta = [a_t, b_t, a_tau, b_tau], at the start of each epoch and after the last (the paper's Figure 3). One line per interval.",
+        ...(note === undefined ? [] : [`${note}: the lines are flat by design.`]),
+      ],
+      svg: muFigure(run.muSeries, run.M, note),
+    },
+    {
+      id: SHAPE_FIGURE_ID,
+      heading: "The learned t and tau",
+      text: [
+        "t on the target cosine and tau on the target probability for the final mu, beside the identity (plain softmax cross-entropy) and the CosFace point of the space (the paper's Figure 1). Computed by the Python loss that trains; tau as the loss uses it, including the floor of the validity policy.",
+      ],
+      svg: shapeFigure(entries),
+    },
+    {
+      id: GRADIENT_FIGURE_ID,
+      heading: "Gradient on the target logit",
+      text: [
+        `|dL/df_y| against the target logit f_y = s x, by autograd through searched_softmax_loss: one sample, C = ${answer.setting.numClasses} classes, every other logit 0, s = ${answer.setting.scale} (the paper's Figure 4). The identity is the baseline (cross-entropy: 1 - p).`,
+      ],
+      svg: gradientFigure(entries, answer.setting),
+    },
+    {
+      id: REWARDS_FIGURE_ID,
+      heading: "Rewards per epoch",
+      text: [`The validation ${metric} of every sample of each epoch, their min..max band and median; the best sample's model is kept.`],
+      svg: rewardsFigure(run.epochs, metric),
+    },
+  ];
+}
+
+function page(run: ReportRun, figures: readonly Figure[], table: string, answer: CurveAnswer, cwd = process.cwd()): Parameters<typeof renderReportHtml>[0] {
+  const search = run.config.search;
+  const sections: ReportSection[] = figures.map((figure) => ({ id: figure.id, heading: figure.heading, text: figure.text, body: figure.svg }));
+  sections.push({ id: "metrics", heading: "Final metrics", text: ["Test split, touched once at the end of each run."], body: table });
+  return {
+    title: `AM-LFS report: ${run.config.name}`,
+    meta: [
+      `${displayPath(run.path, cwd)}: baseline ${run.config.baseline.name}, dataset ${run.config.dataset.kind}, mode ${search.mode}, B = ${search.B}, M = ${search.M}, sigmaStd = ${search.sigmaStd}, lr = ${search.lr}`,
+      `${run.epochs.length}/${search.epochs} epochs finished; ${run.final === undefined ? "no final evaluation yet" : "final evaluation done"}. Curves: ${answer.setting.gridPoints} grid points per axis.`,
+    ],
+    sections,
+  };
+}
