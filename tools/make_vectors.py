@@ -482,7 +482,14 @@ def wire_cases():
         "keep": msg("keep", "controller", taskId="e0003-s01-a0", keep=True),
         "checkpointRequest/by-sha": msg("checkpointRequest", sha256=sha),
         "checkpointRequest/by-task": msg("checkpointRequest", "controller", taskId="e0003-s01-a0"),
-        "checkpoint": msg("checkpoint", sha256=sha, sizeBytes=1048576, taskId="e0003-s01-a0"),
+        "checkpoint": msg("checkpoint", sha256=sha, sizeBytes=10485760, chunkBytes=4194304, transferId="w0-t3",
+                          taskId="e0003-s01-a0"),
+        "checkpoint/from-controller": msg("checkpoint", "controller", replyTo="w0-9", sha256=sha, sizeBytes=1000,
+                                          chunkBytes=1000, transferId="controller-t1"),
+        "checkpointChunk": msg("checkpointChunk", transferId="w0-t3", index=2, offset=8388608),
+        "credit": msg("credit", "controller", transferId="w0-t3", chunks=4),
+        "checkpointAbort": msg("checkpointAbort", "controller", transferId="w0-t3",
+                               reason="sha256: announced abab..., the 3 chunks hash to 0f1e..."),
         "reject": msg("reject", "controller", reason="header is not valid JSON", rejectedMsgId=None),
         "shutdown": msg("shutdown", "controller", reason="run finished"),
     }
@@ -507,6 +514,14 @@ def wire_cases():
     bad("progress/step-fraction", dict(valid["progress"], step=1.5), "step")
     bad("result/reward-string", dict(valid["result"], reward="0.9"), "reward")
     bad("checkpoint/size-negative", dict(valid["checkpoint"], sizeBytes=-5), "sizeBytes")
+    bad("checkpoint/size-zero", dict(valid["checkpoint"], sizeBytes=0), "sizeBytes")
+    bad("checkpoint/chunk-over-64MiB", dict(valid["checkpoint"], chunkBytes=64 * 1024 * 1024 + 1), "chunkBytes")
+    bad("checkpoint/missing-transferId", without(valid["checkpoint"], "transferId"), "transferId")
+    bad("checkpointChunk/negative-index", dict(valid["checkpointChunk"], index=-1), "index")
+    bad("checkpointChunk/missing-offset", without(valid["checkpointChunk"], "offset"), "offset")
+    bad("credit/zero-chunks", dict(valid["credit"], chunks=0), "chunks")
+    bad("credit/over-1024-chunks", dict(valid["credit"], chunks=1025), "chunks")
+    bad("checkpointAbort/missing-reason", without(valid["checkpointAbort"], "reason"), "reason")
     bad("sender/bad-characters", dict(valid["heartbeat"], sender="w 0;rm"), "sender")
     bad("not-an-object", ["heartbeat"], "header")
     cases.append({"name": "not-json", "valid": False, "raw": "{\"protocol\": 1, \"type\": ", "error": {"field": "header"}})

@@ -7,6 +7,12 @@ export interface LaunchContext {
   /** The controller's endpoint the workers connect to. */
   endpoint: string;
   runId: string;
+  /**
+   * Set when the controller's socket is a CURVE server (TCP beyond loopback): writes the
+   * key file of a new worker, allows its public key, and returns the file the worker reads
+   * (given to it as AMLFS_CURVE_KEYS).
+   */
+  curveKeysFor?: (workerId: string) => string;
 }
 
 export interface WorkerExit {

@@ -41,6 +41,8 @@ export interface ControllerOptions {
   keepCheckpoints?: number;
   /** Grace period of each stop step (shutdown, SIGTERM, SIGKILL). */
   stopGraceMs?: number;
+  /** With a CURVE socket: writes a new worker's key file and allows its key (run.ts). */
+  curveKeysFor?: (workerId: string) => string;
 }
 
 export interface RunSummary {
@@ -85,6 +87,8 @@ export class Controller {
       maxTaskAttempts: options.maxTaskAttempts ?? DEFAULT_MAX_TASK_ATTEMPTS,
       stopGraceMs: options.stopGraceMs ?? 2000,
       loadCheckpoint: (checkpoint) => this.#runDir.loadCheckpoint(checkpoint),
+      receiveDir: this.#runDir.transferDir,
+      ...(options.curveKeysFor === undefined ? {} : { curveKeysFor: options.curveKeysFor }),
     });
     for (const record of [options.point.init, ...options.point.epochs]) {
       if (record !== null) this.#hub.remember({ file: record.checkpoint, sha256: record.sha256 });

@@ -6,6 +6,7 @@
  *               checkpoints/w_NNNN.safetensors   w_0000 the initial state, w_0001 after epoch 0, ...
  *               final/model.safetensors, final/metrics.json
  *               logs/<worker>.log, logs/controller.log
+ *               tmp/transfers/<worker>.<transferId>.part   uploads still arriving (transport/transfers.ts)
  *
  * Every file is written atomically; a checkpoint is verified against its sha256 when it
  * is stored and when it is loaded.
@@ -50,6 +51,14 @@ export class RunDir {
     return join(this.path, "logs");
   }
 
+  /**
+   * Where checkpoint uploads are written while their chunks arrive; created when first
+   * needed, emptied when the run is opened (what a crash left there is never used).
+   */
+  get transferDir(): string {
+    return join(this.path, "tmp", "transfers");
+  }
+
   /** A new run: refuses a directory that already holds a run, writes config.json. */
   static async create(path: string, config: Experiment): Promise<RunDir> {
     const dir = new RunDir(path);
@@ -87,10 +96,21 @@ export class RunDir {
   }
 
   async #makeDirectories(): Promise<void> {
-    for (const sub of ["checkpoints", "final", "logs"]) await mkdir(join(this.path, sub), { recursive: true });
+    try {
+      // The run directory itself first, non-recursively: a read-only parent then says EROFS (a recursive mkdir says ENOENT).
+      await mkdir(this.path).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === "ENOENT") return mkdir(this.path, { recursive: true });
+        if (error.code !== "EEXIST") throw error;
+        return undefined;
+      });
+      for (const sub of ["checkpoints", "final", "logs"]) await mkdir(join(this.path, sub), { recursive: true });
+    } catch (error) {
+      throw new RunError(`cannot create the run directory ${this.path}: ${(error as Error).message}`, { resumable: false, cause: error });
+    }
     await removeTempFiles(this.path);
     await removeTempFiles(join(this.path, "checkpoints"));
     await removeTempFiles(join(this.path, "final"));
+    await rm(this.transferDir, { recursive: true, force: true });
   }
 
   /**

@@ -9,6 +9,7 @@ import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Launcher } from "../launch/launcher.js";
 import { ConfigError, type Experiment } from "../schema/index.js";
+import { needsCurve, newKeyPair, writeWorkerKeysSync } from "../transport/curve.js";
 import { RouterEndpoint } from "../transport/router.js";
 import { Controller, DEFAULT_HEARTBEAT_INTERVAL_MS, type RunSummary } from "./controller.js";
 import { RunError } from "./errors.js";
@@ -85,18 +86,36 @@ async function runLocked(dir: RunDir, config: Experiment, resumed: boolean, opti
     return { status: "already-finished", runDir: dir.path, final: point.final, summary };
   }
   const controllerLog = join(dir.logsDir, "controller.log");
+  let logFileFailed = false;
   const log = (line: string): void => {
-    appendFileSync(controllerLog, `${new Date().toISOString()} ${line}\n`);
+    try {
+      appendFileSync(controllerLog, `${new Date().toISOString()} ${line}\n`);
+    } catch (error) {
+      // A full or read-only disk must not break the paths that report it; said once.
+      if (!logFileFailed) line = `${line} [cannot write ${controllerLog}: ${(error as Error).message}]`;
+      logFileFailed = true;
+    }
     options.log?.(line);
     options.events.emit({ type: "log", message: line });
   };
   const runId = `${config.name}-${randomBytes(4).toString("hex")}`;
+  // Beyond loopback, the socket is a CURVE server with a key pair of this run; each worker
+  // gets its own pair in keys/<worker>.key (owner-only) and only those keys are allowed.
+  const server = options.bindTo !== undefined && needsCurve(options.bindTo) ? newKeyPair() : null;
   const router = await RouterEndpoint.bind({
     runId,
     log,
     ...(options.bindTo === undefined ? {} : { bindTo: options.bindTo }),
     ...(options.maxCheckpointBytes === undefined ? {} : { maxCheckpointBytes: options.maxCheckpointBytes }),
+    ...(server === null ? {} : { curve: { secretKey: server.secretKey, allowedClientKeys: [] } }),
   });
+  const keysDir = join(dir.path, "keys");
+  const curveKeysFor = server === null ? undefined : (workerId: string): string => {
+    const { file, publicKey } = writeWorkerKeysSync(keysDir, workerId, server.publicKey);
+    router.allowClient(publicKey);
+    return file;
+  };
+  if (server !== null) log(`CURVE: encrypted socket at ${router.endpoint}; worker keys in ${keysDir} (owner-only)`);
   const launcher = options.launcher({ config, runDir: dir, runId, log });
   const controller = new Controller({
     config,
@@ -108,6 +127,7 @@ async function runLocked(dir: RunDir, config: Experiment, resumed: boolean, opti
     events: options.events,
     log,
     ...pick(options, ["heartbeatIntervalMs", "maxTaskAttempts", "keepCheckpoints", "stopGraceMs"]),
+    ...(curveKeysFor === undefined ? {} : { curveKeysFor }),
   });
   const onAbort = () => controller.interrupt(String(options.signal?.reason ?? "aborted"));
   options.signal?.addEventListener("abort", onAbort, { once: true });

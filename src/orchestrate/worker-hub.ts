@@ -6,11 +6,20 @@
  * was asked is lost: its task goes back to the queue (or fails) and the launcher starts
  * a replacement. What the tasks are, and what their results mean, is the business of
  * each task's owner (controller.ts); this file only moves them.
+ *
+ * Checkpoints move in chunks with credit-based flow control (transport/transfers.ts):
+ * an upload is written to a temporary file under `receiveDir` as it arrives, and used
+ * only after its sha256 matched; a transfer cut short (its worker lost, a timeout, a
+ * bad chunk) leaves no file behind and counts as a bad upload.
  */
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Launcher, WorkerExit } from "../launch/launcher.js";
 import type { Experiment } from "../schema/index.js";
 import type { MessageOf } from "../schema/wire/messages.js";
 import type { Received, Rejection, RouterEndpoint } from "../transport/router.js";
+import { Transfers } from "../transport/transfers.js";
 import type { Holder, TaskSpec } from "./epoch-run.js";
 import { RunError } from "./errors.js";
 import type { EventStream } from "./events.js";
@@ -18,6 +27,9 @@ import type { StoredCheckpoint } from "./run-dir.js";
 import { TaskQueue } from "./task-queue.js";
 import { Waiters } from "./waiters.js";
 import { type WorkerState, WorkerPool } from "./worker-pool.js";
+
+/** File-system errors of the controller's own disk while an upload is written. */
+const LOCAL_WRITE_ERRORS = new Set(["ENOSPC", "EROFS", "EDQUOT", "EACCES", "EPERM", "EIO", "EMFILE", "ENFILE"]);
 
 /** Invalid checkpoints a worker may send for one request before it is given up on. */
 const MAX_BAD_UPLOADS = 3;
@@ -46,6 +58,8 @@ interface PendingUpload {
   seed: number;
   bad: number;
   lost: boolean;
+  /** The transfer of the upload in progress, if one was announced. */
+  transferId: string | null;
   received: { bytes: Buffer; sha256: string } | null;
 }
 
@@ -60,6 +74,15 @@ export interface WorkerHubOptions {
   stopGraceMs: number;
   /** Reads a stored checkpoint (verified) for a worker that asks for it by sha256. */
   loadCheckpoint: (checkpoint: { file: string; sha256: string }) => Promise<Buffer>;
+  /**
+   * Where uploads are written while they arrive (RunDir.transferDir); default a fresh
+   * temporary directory, removed at stop.
+   */
+  receiveDir?: string;
+  /** Chunk size, window and stall timeout of checkpoint transfers (transport/transfers.ts defaults). */
+  transfer?: { chunkBytes?: number; windowChunks?: number; timeoutMs?: number };
+  /** With a CURVE socket: the key file of a new worker, for the launcher (LaunchContext.curveKeysFor). */
+  curveKeysFor?: (workerId: string) => string;
 }
 
 export class WorkerHub {
@@ -78,6 +101,8 @@ export class WorkerHub {
   readonly #goneListeners: ((workerId: string) => void)[] = [];
   #start: { stored: StoredCheckpoint; bytes: Buffer } | null = null;
   #upload: PendingUpload | null = null;
+  readonly #transfers: Transfers;
+  #receiveDir: Promise<string> | null = null;
   #timer: NodeJS.Timeout | null = null;
   #stopping = false;
 
@@ -89,6 +114,17 @@ export class WorkerHub {
     this.#log = options.log;
     this.#heartbeatTimeoutMs = options.config.workers.heartbeatTimeoutMs;
     this.#queue = new TaskQueue(options.maxTaskAttempts);
+    this.#transfers = new Transfers({
+      ...options.transfer,
+      idPrefix: "controller",
+      post: (peer, type, fields, payload) => this.#router.send(peer, type, fields, payload),
+      log: options.log,
+    });
+  }
+
+  /** Checkpoint transfers in progress, each way (for tests and logs). */
+  get transfers(): { sending: number; receiving: number } {
+    return this.#transfers.active;
   }
 
   get maxAttempts(): number {
@@ -105,7 +141,8 @@ export class WorkerHub {
     this.#router.onReject((rejection) => this.#onReject(rejection));
     this.#launcher?.onExit((exit) => this.#onExit(exit));
     this.#timer = setInterval(() => this.#tick(), this.#options.heartbeatIntervalMs);
-    await this.#launcher?.start({ endpoint: this.#router.endpoint, runId: this.#router.runId });
+    const curve = this.#options.curveKeysFor;
+    await this.#launcher?.start({ endpoint: this.#router.endpoint, runId: this.#router.runId, ...(curve ? { curveKeysFor: curve } : {}) });
     if (this.#waiters.fatal !== null) throw this.#waiters.fatal;
   }
 
@@ -115,8 +152,12 @@ export class WorkerHub {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#queue.clear();
     for (const worker of this.#pool.all()) this.#router.send(worker.id, "shutdown", { reason });
+    await this.#transfers.close(`the run stops: ${reason}`);
     await this.#router.flushed();
     await this.#launcher?.stopAll(this.#options.stopGraceMs);
+    if (this.#options.receiveDir === undefined && this.#receiveDir !== null) {
+      await rm(await this.#receiveDir, { recursive: true, force: true });
+    }
   }
 
   /** Stops every wait with `error` (a signal, or no worker left). */
@@ -193,8 +234,8 @@ export class WorkerHub {
     return this.#awaitUpload({ msgId, workerId: holder.workerId, taskId: holder.taskId, seed: 0 });
   }
 
-  async #awaitUpload(request: Omit<PendingUpload, "bad" | "lost" | "received">): Promise<Upload | null> {
-    const pending: PendingUpload = { ...request, bad: 0, lost: false, received: null };
+  async #awaitUpload(request: Omit<PendingUpload, "bad" | "lost" | "transferId" | "received">): Promise<Upload | null> {
+    const pending: PendingUpload = { ...request, bad: 0, lost: false, transferId: null, received: null };
     this.#upload = pending;
     try {
       await this.until(() => pending.received !== null || pending.lost);
@@ -235,6 +276,9 @@ export class WorkerHub {
   // ---- messages ----------------------------------------------------------------------
 
   #onMessage({ from, message, payload }: Received): void {
+    // Stopping: workers were told to exit; answering them now (a checkpoint to a worker
+    // closing its socket) could leave a send pending on a peer that is going away.
+    if (this.#stopping) return;
     if (this.#pool.isLost(from)) {
       this.#log(`ignored ${message.type} ${message.msgId} from ${from}: the worker was declared lost; telling it to exit`);
       this.#router.send(from, "shutdown", { reason: "this worker was declared lost; a replacement runs instead" });
@@ -251,6 +295,7 @@ export class WorkerHub {
       return;
     }
     worker.lastSeenMs = Date.now();
+    if (this.#transfers.handle(from, message, payload)) return;
     switch (message.type) {
       case "heartbeat":
         break;
@@ -267,7 +312,7 @@ export class WorkerHub {
         this.#serveCheckpoint(worker, message);
         break;
       case "checkpoint":
-        this.#onCheckpoint(worker, message, payload[0] as Buffer);
+        this.#onCheckpoint(worker, message);
         break;
       case "reject":
         this.#onWorkerReject(worker, message);
@@ -315,8 +360,11 @@ export class WorkerHub {
       this.#refuse(worker.id, message.msgId, "checkpointRequest: the controller serves checkpoints by sha256 only");
       return;
     }
-    const send = (bytes: Buffer) =>
-      this.#router.send(worker.id, "checkpoint", { replyTo: message.msgId, sha256: sha, sizeBytes: bytes.byteLength }, [bytes]);
+    const send = (bytes: Buffer) => {
+      const meta = { replyTo: message.msgId, sha256: sha, sizeBytes: bytes.byteLength };
+      // Failures are logged by the transfer; the worker fails its task and asks again.
+      void this.#transfers.send(worker.id, { bytes }, meta).done.catch(() => {});
+    };
     if (this.#start?.stored.sha256 === sha) {
       send(this.#start.bytes);
       return;
@@ -331,17 +379,51 @@ export class WorkerHub {
     });
   }
 
-  #onCheckpoint(worker: WorkerState, message: MessageOf<"checkpoint">, bytes: Buffer): void {
+  #onCheckpoint(worker: WorkerState, message: MessageOf<"checkpoint">): void {
     const pending = this.#upload;
     const answers =
       pending !== null &&
       pending.workerId === worker.id &&
+      pending.received === null &&
       (message.replyTo === pending.msgId || (pending.taskId !== null && message.taskId === pending.taskId));
     if (!answers) {
       this.#log(`ignored checkpoint ${message.msgId} from ${worker.id}: nothing of it was asked for`);
+      this.#router.send(worker.id, "checkpointAbort", { transferId: message.transferId, reason: "not asked for" });
       return;
     }
-    pending.received = { bytes, sha256: message.sha256 };
+    pending.transferId = message.transferId;
+    void this.#receiveUpload(pending, message);
+  }
+
+  async #receiveUpload(pending: PendingUpload, announce: MessageOf<"checkpoint">): Promise<void> {
+    const { workerId } = pending;
+    const current = () => this.#upload === pending && pending.transferId === announce.transferId && !pending.lost;
+    try {
+      const dir = await this.#transferDir();
+      const file = await this.#transfers.receive(workerId, announce, join(dir, `${workerId}.${announce.transferId}.part`));
+      try {
+        // controller.ts keeps the winner in memory (it serves it as w_t); the transfer itself held one window.
+        if (current()) pending.received = { bytes: await readFile(file.path), sha256: file.sha256 };
+      } finally {
+        await rm(file.path, { force: true });
+      }
+    } catch (error) {
+      // The run directory refused the bytes (a full or read-only disk): not the worker's fault.
+      const code = ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code ?? (error as NodeJS.ErrnoException).code;
+      if (code !== undefined && LOCAL_WRITE_ERRORS.has(code)) {
+        this.fail(new RunError(`cannot store the upload from ${workerId}: ${(error as Error).message}`, { cause: error }));
+      } else if (current()) this.#badUpload(workerId, (error as Error).message);
+    }
+    this.#notify();
+  }
+
+  #transferDir(): Promise<string> {
+    const given = this.#options.receiveDir;
+    this.#receiveDir ??=
+      given === undefined
+        ? mkdtemp(join(tmpdir(), "amlfs-transfers-"))
+        : mkdir(given, { recursive: true }).then(() => given);
+    return this.#receiveDir;
   }
 
   /** A worker refused something it was asked to do: it cannot be relied on any more. */
@@ -356,15 +438,22 @@ export class WorkerHub {
   #onReject(rejection: Rejection): void {
     const pending = this.#upload;
     if (pending === null || pending.workerId !== rejection.from || pending.received !== null) return;
+    this.#badUpload(rejection.from, rejection.reason);
+  }
+
+  /** An upload failed (an invalid message, a transfer abandoned): ask again, or give the worker up. */
+  #badUpload(workerId: string, reason: string): void {
+    const pending = this.#upload as PendingUpload;
     pending.bad += 1;
+    pending.transferId = null;
     if (pending.bad >= MAX_BAD_UPLOADS) {
-      this.#lose(rejection.from, `${pending.bad} invalid messages while uploading a checkpoint (last: ${rejection.reason})`);
+      this.#lose(workerId, `${pending.bad} failed attempts at uploading a checkpoint (last: ${reason})`);
       return;
     }
     pending.msgId =
       pending.taskId === null
-        ? this.#router.send(rejection.from, "initRequest", { seed: pending.seed })
-        : this.#router.send(rejection.from, "checkpointRequest", { taskId: pending.taskId });
+        ? this.#router.send(workerId, "initRequest", { seed: pending.seed })
+        : this.#router.send(workerId, "checkpointRequest", { taskId: pending.taskId });
   }
 
   #refuse(to: string, msgId: string, reason: string): void {
@@ -403,6 +492,7 @@ export class WorkerHub {
     if (busy?.kind === "task") this.#owners.get(busy.key)?.onLost(id, busy.taskId, `worker ${id} lost: ${reason}`);
     for (const listener of this.#goneListeners) listener(id);
     if (this.#upload?.workerId === id) this.#upload.lost = true;
+    void this.#transfers.dropPeer(id, `worker ${id} lost: ${reason}`);
     if (options.replace !== false && this.#launcher !== null && !this.#stopping) {
       if (this.#launcher.replace(id) === null) this.#log(`no replacement for ${id}: the restart budget is spent`);
     }

@@ -17,6 +17,8 @@ export interface DealerOptions {
   runId: string;
   maxCheckpointBytes?: number;
   log?: (line: string) => void;
+  /** CURVE: the controller's public key and this worker's pair (curve.ts, readWorkerKeys). */
+  curve?: { serverPublicKey: string; publicKey: string; secretKey: string };
 }
 
 export interface DealerReceived {
@@ -47,7 +49,10 @@ export class DealerEndpoint {
   }
 
   static connect(options: DealerOptions): DealerEndpoint {
-    const socket = new zmq.Dealer({ routingId: options.workerId, linger: 0 });
+    const curve = options.curve;
+    const security =
+      curve === undefined ? {} : { curveServerKey: curve.serverPublicKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey };
+    const socket = new zmq.Dealer({ routingId: options.workerId, linger: 0, ...security });
     try {
       socket.connect(options.endpoint);
     } catch (error) {

@@ -5,3 +5,26 @@ export { MsgIds, printableId } from "./ids.js";
 export { DEFAULT_MAX_CHECKPOINT_BYTES, checkInbound, type Inbound, type InboundRules } from "./inbound.js";
 export { CONTROLLER_ID, RouterEndpoint, type Received, type Rejection, type RouterOptions } from "./router.js";
 export { DealerEndpoint, type DealerOptions, type DealerReceived } from "./dealer.js";
+export { ChunkReceiver, type Announced, type ReceivedFile } from "./chunk-receiver.js";
+export { ChunkSender, chunkCount, type ChunkSource } from "./chunk-sender.js";
+export {
+  DEFAULT_CHUNK_BYTES,
+  DEFAULT_TRANSFER_TIMEOUT_MS,
+  DEFAULT_WINDOW_CHUNKS,
+  Transfers,
+  type Outgoing,
+  type Post,
+  type TransferOptions,
+} from "./transfers.js";
+export {
+  type CurveKeyPair,
+  type WorkerCurveKeys,
+  needsCurve,
+  newKeyPair,
+  readWorkerKeys,
+  workerKeyFile,
+  writeWorkerKeys,
+  writeWorkerKeysSync,
+  z85Encode,
+} from "./curve.js";
+export { type ZapDecision, zapHandler } from "./zap.js";

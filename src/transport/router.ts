@@ -3,16 +3,24 @@
  * worker id as routing id (docs/protocol.md). Every incoming message is checked
  * (checkInbound); a bad one is logged in one line with the reason and the sender's id,
  * answered with `reject`, and the receive loop goes on: no input stops it.
+ *
+ * With `curve`, the socket is a CURVE server: traffic is encrypted, and only clients
+ * whose public key is allowed (`allowedClientKeys`, `allowClient`) get through the
+ * handshake (zap.ts); others are refused before any message reaches the run.
  */
+import { randomBytes } from "node:crypto";
 import * as zmq from "zeromq";
-import { MAX_HEADER_BYTES, type MessageOf, type MessageType, type WireMessage } from "../schema/wire/messages.js";
+import { MAX_CHUNK_BYTES, MAX_HEADER_BYTES, type MessageOf, type MessageType, type WireMessage } from "../schema/wire/messages.js";
 import { TransportError } from "./errors.js";
 import { buildHeader, encodeFrames, type Fields } from "./framing.js";
 import { MsgIds, printableId } from "./ids.js";
 import { DEFAULT_MAX_CHECKPOINT_BYTES, checkInbound, looksLikeReject } from "./inbound.js";
 import { SendQueue } from "./send-queue.js";
+import { zapHandler } from "./zap.js";
 
 export const CONTROLLER_ID = "controller";
+/** How long close() waits for queued messages to leave. */
+const CLOSE_FLUSH_MS = 2000;
 
 export interface RouterOptions {
   runId: string;
@@ -20,6 +28,8 @@ export interface RouterOptions {
   bindTo?: string;
   maxCheckpointBytes?: number;
   log: (line: string) => void;
+  /** CURVE (TCP across hosts): the controller's secret key and the worker public keys allowed. */
+  curve?: { secretKey: string; allowedClientKeys: readonly string[] };
 }
 
 export interface Received {
@@ -47,6 +57,7 @@ export class RouterEndpoint {
   #onReject: (rejection: Rejection) => void = () => {};
   #loop: Promise<void> = Promise.resolve();
   #closed = false;
+  #zap: { domain: string; keys: Set<string> } | null = null;
 
   private constructor(socket: zmq.Router, endpoint: string, options: RouterOptions) {
     this.#socket = socket;
@@ -59,16 +70,30 @@ export class RouterEndpoint {
 
   static async bind(options: RouterOptions): Promise<RouterEndpoint> {
     const bindTo = options.bindTo ?? "tcp://127.0.0.1:*";
-    const maxCheckpointBytes = options.maxCheckpointBytes ?? DEFAULT_MAX_CHECKPOINT_BYTES;
     // mandatory: a send to a peer that is gone fails (and is logged) instead of vanishing;
     // handover: a worker that reconnects under its id takes the id over; maxMessageSize:
-    // libzmq drops the connection of a peer sending a larger frame, before it is buffered.
-    const maxMessageSize = Math.max(maxCheckpointBytes, 16 * MAX_HEADER_BYTES) + 1;
-    const socket = new zmq.Router({ mandatory: true, handover: true, linger: 0, maxMessageSize });
+    // libzmq drops the connection of a peer sending a frame larger than any chunk, before
+    // it is buffered (checkpoints come in chunks, whatever their size).
+    const maxMessageSize = Math.max(MAX_CHUNK_BYTES, 16 * MAX_HEADER_BYTES) + 1;
+    let zap: { domain: string; keys: Set<string> } | null = null;
+    let security: Partial<zmq.SocketOptions<zmq.Router>> = {};
+    if (options.curve !== undefined) {
+      const domain = `amlfs-${randomBytes(8).toString("hex")}`;
+      const keys = await zapHandler.register(domain, options.curve.allowedClientKeys, (decision) => {
+        if (!decision.allowed) {
+          const key = decision.publicKey === null ? "no CURVE key" : `key ${decision.publicKey}`;
+          options.log(`transport: refused a client from ${decision.address}: ${key} is not allowed`);
+        }
+      });
+      zap = { domain, keys };
+      security = { curveServer: true, curveSecretKey: options.curve.secretKey, zapDomain: domain };
+    }
+    const socket = new zmq.Router({ mandatory: true, handover: true, linger: 0, maxMessageSize, ...security });
     try {
       await socket.bind(bindTo);
     } catch (error) {
       socket.close();
+      if (zap !== null) await zapHandler.unregister(zap.domain);
       throw new TransportError(`cannot bind the controller socket to ${bindTo}: ${(error as Error).message}`, {
         field: "endpoint",
         cause: error,
@@ -77,6 +102,7 @@ export class RouterEndpoint {
     const endpoint = socket.lastEndpoint;
     if (endpoint === null) throw new TransportError(`binding ${bindTo} gave no endpoint`, { field: "endpoint" });
     const router = new RouterEndpoint(socket, endpoint, options);
+    router.#zap = zap;
     router.#loop = router.#receiveLoop();
     return router;
   }
@@ -104,17 +130,31 @@ export class RouterEndpoint {
     return msgId;
   }
 
+  /** With CURVE: lets a worker with this public key connect from now on (a replacement's new key). */
+  allowClient(publicKey: string): void {
+    if (this.#zap === null) throw new TransportError("allowClient: this socket does not use CURVE", { field: "curve" });
+    this.#zap.keys.add(publicKey);
+  }
+
   /** Waits until everything queued so far has been handed to the socket. */
   flushed(): Promise<void> {
     return this.#sends.flushed();
   }
 
-  async close(): Promise<void> {
+  /**
+   * Lets queued messages leave (at most `flushMs`: a send to a peer that is going away
+   * may never complete), then closes the socket; what is still queued is dropped.
+   */
+  async close(flushMs = CLOSE_FLUSH_MS): Promise<void> {
     if (this.#closed) return;
-    await this.#sends.flushed();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, flushMs)));
+    await Promise.race([this.#sends.flushed(), late]);
+    clearTimeout(timer);
     this.#closed = true;
     this.#socket.close();
     await this.#loop;
+    if (this.#zap !== null) await zapHandler.unregister(this.#zap.domain);
   }
 
   async #receiveLoop(): Promise<void> {

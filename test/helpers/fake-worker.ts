@@ -3,13 +3,20 @@
  * (docs/protocol.md) over a real ZeroMQ DEALER, with a "model" that trains instantly:
  * the state is one float64 tensor, the trained state and the reward are deterministic
  * functions of (start state, theta, seed), so runs are reproducible and resumable.
- * Options make it misbehave on purpose (crash, hang, garbage, NaN rewards).
+ * Checkpoints move in chunks with credit (src/transport/transfers.ts), as with the
+ * Python worker. Options make it misbehave on purpose (crash, hang, garbage, NaN
+ * rewards, a crash or a corrupted chunk in the middle of an upload).
  */
-import { createHash } from "node:crypto";
-import type { MessageOf, WireMessage } from "../../src/schema/wire/messages.js";
+import { createHash, randomBytes } from "node:crypto";
+import { readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { MessageOf, MessageType, WireMessage } from "../../src/schema/wire/messages.js";
 import { encodeSafetensors } from "../../src/orchestrate/safetensors.js";
 import { DealerEndpoint } from "../../src/transport/dealer.js";
 import { sha256Hex } from "../../src/transport/digest.js";
+import type { Fields } from "../../src/transport/framing.js";
+import { Transfers } from "../../src/transport/transfers.js";
 
 export interface FakeWorkerOptions {
   endpoint: string;
@@ -39,6 +46,25 @@ export interface FakeWorkerOptions {
   /** Die (as with crashOnTask) when asked to upload the trained state of a task. */
   dieBeforeUpload?: boolean;
   nanSamples?: number[];
+  /**
+   * Die (as with crashOnTask) after sending `afterChunks` chunks of a trained state's
+   * upload, while `armed`; the first worker to do so disarms it (share one object
+   * between workers: exactly one upload is cut short, whoever holds the winner).
+   */
+  crashMidUpload?: { armed: boolean; afterChunks: number };
+  /** Uploads whose first chunk has one byte flipped (the receiver's sha256 check must catch it). */
+  corruptUploads?: number;
+  /** Milliseconds before each outgoing chunk leaves (a slow upload; chunks keep their order). */
+  chunkDelayMs?: number;
+  /** Milliseconds before each credit this worker grants leaves (a slow download of a start state). */
+  creditDelayMs?: number;
+  /** Overrides welcome's heartbeatTimeoutMs for the controller's silence (a worker that outlives a pause). */
+  controllerTimeoutMs?: number;
+  /** On `shutdown`, let what is queued leave before closing (a late result of a paused worker reaches the controller). */
+  flushOnShutdown?: boolean;
+  /** Chunk size and window of this worker's transfers (default: transport/transfers.ts). */
+  chunkBytes?: number;
+  windowChunks?: number;
   /** Called instead of closing when the worker "crashes" (a process exits here). */
   onCrash?: () => void;
   log?: (line: string) => void;
@@ -91,6 +117,13 @@ export class FakeWorker {
   readonly #starts = new Map<string, Buffer>();
   readonly #held = new Map<string, () => Buffer>();
   readonly #waitingFor = new Map<string, (bytes: Buffer) => void>();
+  readonly #uploaded = new Map<string, string>();
+  readonly #transfers: Transfers;
+  /** Chunks of the trained-state upload in progress, when it is to be cut short. */
+  #doomedChunks: number | null = null;
+  #corruptLeft: number;
+  /** Delayed chunks and credits, in order (chunkDelayMs, creditDelayMs). */
+  #delayed: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | null = null;
   #lastHeardMs = Date.now();
   #controllerTimeoutMs: number;
@@ -108,6 +141,14 @@ export class FakeWorker {
       workerId: options.workerId,
       runId: options.runId,
       log: options.log ?? (() => {}),
+    });
+    this.#corruptLeft = options.corruptUploads ?? 0;
+    this.#transfers = new Transfers({
+      idPrefix: options.workerId,
+      post: (_peer, type, fields, payload = []) => this.#post(type, fields, payload),
+      log: options.log ?? (() => {}),
+      ...(options.chunkBytes === undefined ? {} : { chunkBytes: options.chunkBytes }),
+      ...(options.windowChunks === undefined ? {} : { windowChunks: options.windowChunks }),
     });
     this.#exited = new Promise((resolve) => (this.#exit = resolve));
     this.dealer.onMessage(({ message, payload }) => this.#onMessage(message, payload));
@@ -141,6 +182,7 @@ export class FakeWorker {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer !== null) clearInterval(this.#timer);
+    await this.#transfers.close("the worker closed");
     await this.dealer.close();
     this.#exit();
   }
@@ -159,29 +201,60 @@ export class FakeWorker {
     }, periodMs);
   }
 
+  /** Sends a message; chunks may crash the worker or be corrupted, as the options say. */
+  #post<T extends MessageType>(type: T, fields: Fields<T>, payload: readonly Uint8Array[]): string {
+    if (this.#closed || this.#hung) return "";
+    if (type === "checkpointChunk") {
+      if (this.#doomedChunks !== null && this.#doomedChunks >= (this.options.crashMidUpload?.afterChunks ?? 0)) {
+        this.#crash();
+        return "";
+      }
+      if (this.#doomedChunks !== null) this.#doomedChunks += 1;
+      if (this.#corruptLeft > 0 && (fields as unknown as { index: number }).index === 0) {
+        this.#corruptLeft -= 1;
+        const bad = Buffer.from(payload[0] as Uint8Array);
+        bad[bad.byteLength - 1] = (bad[bad.byteLength - 1] as number) ^ 0xff;
+        return this.dealer.send(type, fields, [bad]);
+      }
+    }
+    const delayMs = type === "checkpointChunk" ? this.options.chunkDelayMs : type === "credit" ? this.options.creditDelayMs : undefined;
+    if (delayMs !== undefined && delayMs > 0) {
+      // Transfers ignore the msgId of chunks and credits; the chain keeps their order.
+      this.#delayed = this.#delayed
+        .then(() => new Promise((resolve) => setTimeout(resolve, delayMs)))
+        .then(() => {
+          if (!this.#closed && !this.#hung) this.dealer.send(type, fields, payload);
+        });
+      return "";
+    }
+    return this.dealer.send(type, fields, payload);
+  }
+
+  #crash(): void {
+    if (this.options.onCrash !== undefined) this.options.onCrash();
+    else void this.close();
+  }
+
   #onMessage(message: WireMessage, payload: Buffer[]): void {
     if (this.#hung || this.#closed) return;
     this.received.push(message);
     this.#lastHeardMs = Date.now();
+    if (this.#transfers.handle("controller", message, payload)) return;
     switch (message.type) {
       case "welcome":
-        this.#controllerTimeoutMs = message.heartbeatTimeoutMs;
+        this.#controllerTimeoutMs = this.options.controllerTimeoutMs ?? message.heartbeatTimeoutMs;
         this.#startHeartbeats(message.heartbeatIntervalMs);
         break;
       case "initRequest": {
         const bytes = encodeSafetensors({ w: fakeInitialState(message.seed, this.options.stateSize ?? 64) }, { epoch: "0" });
         const sha = sha256Hex(bytes);
         this.#starts.set(sha, bytes);
-        this.dealer.send("checkpoint", { replyTo: message.msgId, sha256: sha, sizeBytes: bytes.byteLength }, [bytes]);
+        this.#transfers.send("controller", { bytes }, { replyTo: message.msgId, sha256: sha, sizeBytes: bytes.byteLength });
         break;
       }
-      case "checkpoint": {
-        const bytes = payload[0] as Buffer;
-        this.#starts.set(message.sha256, bytes);
-        const waiter = message.replyTo === undefined ? undefined : this.#waitingFor.get(message.replyTo);
-        waiter?.(bytes);
+      case "checkpoint":
+        void this.#download(message);
         break;
-      }
       case "task":
         void this.#runTask(message);
         break;
@@ -192,7 +265,8 @@ export class FakeWorker {
         this.#upload(message);
         break;
       case "shutdown":
-        void this.close();
+        if (this.options.flushOnShutdown === true) void this.dealer.flushed().then(() => this.close());
+        else void this.close();
         break;
       default:
         break;
@@ -201,20 +275,44 @@ export class FakeWorker {
 
   #upload(message: MessageOf<"checkpointRequest">): void {
     if (this.options.dieBeforeUpload === true) {
-      if (this.options.onCrash !== undefined) this.options.onCrash();
-      else void this.close();
+      this.#crash();
       return;
     }
     const taskId = message.taskId;
-    const bytes = taskId === undefined ? undefined : this.#held.get(taskId)?.();
+    // Held, or uploaded already and kept as a start state (an upload asked for again), as the Python worker does.
+    const uploaded = taskId === undefined ? undefined : this.#uploaded.get(taskId);
+    const bytes = taskId === undefined ? undefined : (this.#held.get(taskId)?.() ?? (uploaded === undefined ? undefined : this.#starts.get(uploaded)));
     if (taskId === undefined || bytes === undefined) {
       this.dealer.send("reject", { reason: `no held state for ${taskId}`, rejectedMsgId: message.msgId });
       return;
     }
     const sha = sha256Hex(bytes);
+    const doom = this.options.crashMidUpload;
+    if (doom?.armed === true) {
+      doom.armed = false;
+      this.#doomedChunks = 0;
+    }
     this.#held.delete(taskId);
+    this.#uploaded.set(taskId, sha);
     this.#starts.set(sha, bytes);
-    this.dealer.send("checkpoint", { replyTo: message.msgId, sha256: sha, sizeBytes: bytes.byteLength, taskId }, [bytes]);
+    this.#transfers.send("controller", { bytes }, { replyTo: message.msgId, sha256: sha, sizeBytes: bytes.byteLength, taskId });
+  }
+
+  /** Receives a start state (through a temporary file) and hands it to whoever waits for it. */
+  async #download(announce: MessageOf<"checkpoint">): Promise<void> {
+    const path = join(tmpdir(), `amlfs-fake-${this.options.workerId}-${randomBytes(6).toString("hex")}.part`);
+    const waiter = announce.replyTo === undefined ? undefined : this.#waitingFor.get(announce.replyTo);
+    try {
+      const file = await this.#transfers.receive("controller", announce, path);
+      const bytes = await readFile(file.path);
+      await rm(file.path, { force: true });
+      this.#starts.set(announce.sha256, bytes);
+      waiter?.(bytes);
+    } catch (error) {
+      this.options.log?.(`${this.options.workerId}: download failed: ${(error as Error).message}`);
+      // Ask again, for whoever waits (the controller resends from its verified copy).
+      if (waiter !== undefined && !this.#closed) this.#waitingFor.set(this.dealer.send("checkpointRequest", { sha256: announce.sha256 }), waiter);
+    }
   }
 
   async #startState(sha: string): Promise<Buffer> {

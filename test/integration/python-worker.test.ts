@@ -4,8 +4,9 @@
  *
  * - a search completes while intruders send garbage and wrong-version headers to the
  *   controller's socket, and its journal recomputes independently;
- * - a worker SIGKILLed mid-epoch: the loss is recorded, the task runs again on a
- *   replacement, and the run ends where the undisturbed one did;
+ * - a worker SIGKILLed mid-epoch: the loss is recorded, a replacement is started, the task
+ *   runs again (on whichever worker is free first), and the run ends where the undisturbed
+ *   one did;
  * - the controller SIGKILLed mid-run, then `amlfs resume`: same final mu and final
  *   checkpoint sha256 as the uninterrupted run; the orphaned workers exit by themselves;
  * - the misbehaving fixture workers (crash_mid_task.py, hang.py, garbage.py).
@@ -115,7 +116,7 @@ describe.skipIf(SKIP_REASON !== null)(`the real Python worker${SKIP_REASON === n
     expect(reference.epochs.every((record) => record.failures.length === 0)).toBe(true);
   });
 
-  it("records a worker SIGKILLed mid-epoch, reruns its task on a replacement and ends as the undisturbed run", async () => {
+  it("records a worker SIGKILLed mid-epoch, starts a replacement, reruns its task and ends as the undisturbed run", async () => {
     const out = outDir();
     const child = amlfs(["search", CONFIG, "--out", out, "--json"]);
     const pids = new Map<string, number>();
@@ -132,7 +133,9 @@ describe.skipIf(SKIP_REASON !== null)(`the real Python worker${SKIP_REASON === n
     const result = await child;
     expect(result.exitCode, result.stderr).toBe(0);
     expect(events).toContainEqual(expect.objectContaining({ type: "worker-lost", workerId: victim, reason: expect.stringMatching(/killed by SIGKILL/) }));
-    expect(events).toContainEqual(expect.objectContaining({ type: "worker-up", workerId: `${victim}-r1` }));
+    // The replacement is started at once; whether it connects before the surviving worker has
+    // finished this tiny run (about 3 s) depends on how fast torch imports, so only its start is checked.
+    expect(readFileSync(join(out, "logs", "controller.log"), "utf8")).toMatch(new RegExp(`started worker ${victim}-r1 `));
     const run = checkFinishedRun(out);
     expect(run.epochs[0]?.failures).toEqual([expect.objectContaining({ workerId: victim, requeued: true })]);
     // Same theta, seed and start state on a fresh worker: the same result on CPU.
@@ -180,7 +183,7 @@ describe.skipIf(SKIP_REASON !== null)(`the real Python worker${SKIP_REASON === n
     const run = await runWithFixture(["hang.py"], 3000);
     expect(run.error).toBeNull();
     expect(run.events).toContainEqual(expect.objectContaining({ type: "worker-lost", workerId: "w0", reason: expect.stringMatching(/silent for \d+ ms \(heartbeatTimeoutMs 3000\)/) }));
-    expect(run.events).toContainEqual(expect.objectContaining({ type: "worker-up", workerId: "w0-r1" }));
+    expect(readFileSync(join(run.dir, "logs", "controller.log"), "utf8")).toMatch(/started worker w0-r1 /);
     const hung = run.events.find((event) => event.type === "worker-up" && event.workerId === "w0");
     expect(hung?.type === "worker-up" && !alive(hung.pid)).toBe(true);
     expect(checkFinishedRun(run.dir).final.sha256).toBe(reference?.final.sha256);

@@ -7,9 +7,8 @@
 import { connect } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import * as zmq from "zeromq";
-import { MAX_HEADER_BYTES } from "../../src/schema/wire/messages.js";
+import { MAX_CHUNK_BYTES, MAX_HEADER_BYTES } from "../../src/schema/wire/messages.js";
 import { DealerEndpoint } from "../../src/transport/dealer.js";
-import { sha256Hex } from "../../src/transport/digest.js";
 import { TransportError } from "../../src/transport/errors.js";
 import { type Received, type Rejection, RouterEndpoint } from "../../src/transport/router.js";
 import { waitFor } from "./wait.js";
@@ -77,24 +76,16 @@ describe("RouterEndpoint", () => {
   it("rejects a header over the size limit", () =>
     expectRejected([header({ padding: "x".repeat(MAX_HEADER_BYTES) })], "header"));
   it("rejects a payload on a message without one", () => expectRejected([header({}), Buffer.from("extra")], "payload"));
-  it("rejects a checkpoint without its payload", () =>
-    expectRejected([header({ type: "checkpoint", sha256: "a".repeat(64), sizeBytes: 3 })], "payload"));
+  const announce = { type: "checkpoint", sha256: "a".repeat(64), chunkBytes: 512, transferId: "w0-t1" };
+  const chunk = { type: "checkpointChunk", transferId: "w0-t1", index: 0, offset: 0 };
 
-  it("rejects a checkpoint whose bytes do not hash to its sha256", () => {
-    const bytes = Buffer.from("abc");
-    return expectRejected([header({ type: "checkpoint", sha256: "0".repeat(64), sizeBytes: 3 }), bytes], "sha256");
-  });
-
-  it("rejects a checkpoint whose size differs from sizeBytes", () => {
-    const bytes = Buffer.from("abc");
-    return expectRejected([header({ type: "checkpoint", sha256: sha256Hex(bytes), sizeBytes: 4 }), bytes], "sizeBytes");
-  });
-
-  it("rejects a checkpoint over maxCheckpointBytes", () => {
-    const bytes = Buffer.alloc(1000);
-    const frames = [header({ type: "checkpoint", sha256: sha256Hex(bytes), sizeBytes: 2000 }), bytes];
-    return expectRejected(frames, "sizeBytes");
-  });
+  it("rejects a checkpoint chunk without its payload", () => expectRejected([header(chunk)], "payload"));
+  it("rejects a checkpoint announcement carrying a payload", () =>
+    expectRejected([header({ ...announce, sizeBytes: 3 }), Buffer.from("abc")], "payload"));
+  it("rejects a checkpoint chunk over MAX_CHUNK_BYTES", () =>
+    expectRejected([header(chunk), Buffer.alloc(MAX_CHUNK_BYTES + 1)], "payload"));
+  it("rejects a checkpoint announced over maxCheckpointBytes", () =>
+    expectRejected([header({ ...announce, sizeBytes: 2000 })], "sizeBytes"));
 
   it("names the rejected msgId in the reject it answers", async () => {
     await expectRejected([header({ msgId: "w0-99", protocol: 3 })], "protocol");
@@ -146,7 +137,10 @@ describe("RouterEndpoint", () => {
   it("refuses to send an invalid message, naming the field", () => {
     expect(() => router.send("w0", "initRequest", { seed: -1 })).toThrow(TransportError);
     expect(() => router.send("w0", "initRequest", { seed: -1 })).toThrow(/seed/);
-    expect(() => router.send("w0", "checkpoint", { sha256: "a".repeat(64), sizeBytes: 0 })).toThrow(/payload/);
+    const chunk = { transferId: "controller-t1", index: 0, offset: 0 };
+    expect(() => router.send("w0", "checkpointChunk", chunk)).toThrow(/payload/);
+    const announce = { sha256: "a".repeat(64), sizeBytes: 5, chunkBytes: 4, transferId: "controller-t1" };
+    expect(() => router.send("w0", "checkpoint", announce, [Buffer.alloc(5)])).toThrow(/payload/);
   });
 
   it("logs, and goes on, when a message goes to a peer that is not there", async () => {

@@ -7,7 +7,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeHeader } from "../../src/schema/wire/validate.js";
 import { DealerEndpoint } from "../../src/transport/dealer.js";
-import { sha256Hex } from "../../src/transport/digest.js";
 import { type Received, type Rejection, RouterEndpoint } from "../../src/transport/router.js";
 import { type VectorCase, readVectors } from "../helpers/vectors.js";
 import { waitFor } from "./wait.js";
@@ -38,7 +37,23 @@ describe("wire vectors: header validation", () => {
   it("covers every message type with a valid case", () => {
     const types = new Set(vectors.cases.filter((c) => c.valid).map((c) => (c.header as { type: string }).type));
     expect([...types].sort()).toEqual(
-      ["checkpoint", "checkpointRequest", "heartbeat", "hello", "initRequest", "keep", "progress", "reject", "result", "shutdown", "task", "welcome"],
+      [
+        "checkpoint",
+        "checkpointAbort",
+        "checkpointChunk",
+        "checkpointRequest",
+        "credit",
+        "heartbeat",
+        "hello",
+        "initRequest",
+        "keep",
+        "progress",
+        "reject",
+        "result",
+        "shutdown",
+        "task",
+        "welcome",
+      ],
     );
   });
 });
@@ -61,21 +76,15 @@ describe("wire vectors over a real ROUTER socket", () => {
 
   for (const c of vectors.cases) {
     it(`${c.valid ? "delivers" : "rejects and answers"} ${c.name}`, async () => {
-      // The routing id must equal the header's sender; the checkpoint case needs its payload.
+      // The routing id must equal the header's sender; a chunk needs its payload.
       const header = c.header as Record<string, unknown> | undefined;
       const sender = typeof header?.sender === "string" && /^[A-Za-z0-9_.-]{1,64}$/.test(header.sender) ? header.sender : "w0";
       const dealer = DealerEndpoint.connect({ endpoint: router.endpoint, workerId: sender, runId });
       const answers: string[] = [];
       dealer.onMessage(({ message }) => answers.push(message.type));
       const before = { received: received.length, rejected: rejected.length };
-      let frame = frameOf(c);
-      const payload: Buffer[] = [];
-      if (header?.type === "checkpoint" && c.valid) {
-        // The vector's sha256 is a placeholder: send bytes of its size with their real sha256.
-        const bytes = Buffer.alloc(Number(header.sizeBytes));
-        payload.push(bytes);
-        frame = Buffer.from(JSON.stringify({ ...header, sha256: sha256Hex(bytes) }));
-      }
+      const frame = frameOf(c);
+      const payload = header?.type === "checkpointChunk" && c.valid ? [Buffer.alloc(1024)] : [];
       dealer.sendRaw([frame, ...payload]);
       if (c.valid) {
         await waitFor(() => received.length > before.received || rejected.length > before.rejected);

@@ -60,6 +60,7 @@ def connect(
     startup_timeout_s: Optional[float] = None,
     exit_on_lost: bool = True,
     progress_interval_s: float = 0.5,
+    curve_keys: Optional[str] = None,
 ) -> "Session":
     """Connect to the controller, send ``hello`` and wait for ``welcome``.
 
@@ -82,12 +83,14 @@ def connect(
             controller leaves no orphans. With ``False`` the session only raises
             :class:`ControllerLost` at the next call.
         progress_interval_s: least time between two ``progress`` messages.
+        curve_keys: the CURVE key file the controller wrote for this worker (default
+            ``AMLFS_CURVE_KEYS``; none: no CURVE, for ipc or loopback runs).
 
     Raises:
         ControllerLost: no ``welcome`` in time. WorkerError: bad settings, or the
         controller rejected ``hello``.
     """
-    settings = resolve_settings(endpoint, worker_id, run_id, device, threads, startup_timeout_s)
+    settings = resolve_settings(endpoint, worker_id, run_id, device, threads, startup_timeout_s, curve_keys)
     configure_logging(settings.worker_id)
     if settings.threads is not None:
         torch.set_num_threads(settings.threads)
@@ -136,6 +139,10 @@ class Session:
             self._store,
             startup_timeout_s=settings.startup_timeout_s,
             on_lost=self._on_lost,
+            chunk_bytes=settings.chunk_bytes,
+            window_chunks=settings.window_chunks,
+            transfer_timeout_s=settings.transfer_timeout_s,
+            curve=settings.curve,
         )
         self._experiment: Optional[Dict[str, Any]] = None
         self._deferred: Deque[Any] = deque()
@@ -323,13 +330,8 @@ class Session:
             self._transport.send("reject", {"reason": reason[:4096], "rejectedMsgId": header["msgId"]})
             return
         self._store.add_start(packed.sha256, packed.data)
-        self._transport.send(
-            "checkpoint",
-            {"sha256": packed.sha256, "sizeBytes": packed.size_bytes},
-            payload=[packed.data],
-            reply_to=header["msgId"],
-        )
-        log.info("initial state %s (%d bytes) uploaded for seed %d", packed.sha256[:12], packed.size_bytes, seed)
+        self._transport.upload(packed, reply_to=header["msgId"])
+        log.info("initial state %s (%d bytes) built for seed %d; uploading", packed.sha256[:12], packed.size_bytes, seed)
 
     def _begin(self, header: Dict[str, Any]) -> Optional[Task]:
         started = time.monotonic()

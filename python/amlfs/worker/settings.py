@@ -1,8 +1,10 @@
 """Where a worker connects and what it runs on: arguments first, then ``AMLFS_*`` variables."""
 from __future__ import annotations
 
+import json
 import os
 import re
+import stat
 from dataclasses import dataclass
 from typing import Optional
 
@@ -16,10 +18,29 @@ ENV_RUN_ID = "AMLFS_RUN_ID"
 ENV_DEVICE = "AMLFS_DEVICE"
 ENV_THREADS = "AMLFS_THREADS"
 ENV_STARTUP_TIMEOUT_MS = "AMLFS_STARTUP_TIMEOUT_MS"
+ENV_CHUNK_BYTES = "AMLFS_CHUNK_BYTES"
+ENV_WINDOW_CHUNKS = "AMLFS_WINDOW_CHUNKS"
+ENV_TRANSFER_TIMEOUT_MS = "AMLFS_TRANSFER_TIMEOUT_MS"
+ENV_CURVE_KEYS = "AMLFS_CURVE_KEYS"
 
 DEFAULT_STARTUP_TIMEOUT_MS = 60_000
+#: Checkpoint transfers (docs/protocol.md): 4 MiB chunks, 4 unacknowledged at most, 60 s without progress.
+DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024
+DEFAULT_WINDOW_CHUNKS = 4
+DEFAULT_TRANSFER_TIMEOUT_MS = 60_000
+MAX_CHUNK_BYTES = 64 * 1024 * 1024
 _WORKER_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _CUDA = re.compile(r"^cuda(:(\d+))?$")
+_Z85_KEY = re.compile(r"^[0-9a-zA-Z.\-:+=^!/*?&<>()\[\]{}@%$#]{40}$")
+
+
+@dataclass(frozen=True)
+class CurveKeys:
+    """CURVE keys of a worker (Z85 text): the controller's public key and the worker's own pair."""
+
+    server_public_key: str
+    public_key: str
+    secret_key: str
 
 
 @dataclass(frozen=True)
@@ -30,6 +51,10 @@ class Settings:
     device: torch.device
     threads: Optional[int]
     startup_timeout_s: float
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES
+    window_chunks: int = DEFAULT_WINDOW_CHUNKS
+    transfer_timeout_s: float = DEFAULT_TRANSFER_TIMEOUT_MS / 1000.0
+    curve: Optional[CurveKeys] = None
 
 
 def resolve_settings(
@@ -39,6 +64,7 @@ def resolve_settings(
     device: Optional[str] = None,
     threads: Optional[int] = None,
     startup_timeout_s: Optional[float] = None,
+    curve_keys: Optional[str] = None,
 ) -> Settings:
     """Fill each unset value from its environment variable and check it."""
     endpoint = _required(endpoint, ENV_CONNECT, "endpoint (--connect)")
@@ -62,7 +88,38 @@ def resolve_settings(
         device=resolve_device(device or os.environ.get(ENV_DEVICE) or "auto"),
         threads=threads,
         startup_timeout_s=float(startup_timeout_s),
+        chunk_bytes=_bounded_env(ENV_CHUNK_BYTES, DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES),
+        window_chunks=_bounded_env(ENV_WINDOW_CHUNKS, DEFAULT_WINDOW_CHUNKS, 1024),
+        transfer_timeout_s=_bounded_env(ENV_TRANSFER_TIMEOUT_MS, DEFAULT_TRANSFER_TIMEOUT_MS, 24 * 3600 * 1000) / 1000.0,
+        curve=load_curve_keys(curve_keys or os.environ.get(ENV_CURVE_KEYS) or None),
     )
+
+
+def load_curve_keys(path: Optional[str]) -> Optional[CurveKeys]:
+    """The worker key file the controller wrote (JSON ``serverPublicKey``, ``publicKey``,
+    ``secretKey``), or ``None`` without one. A file that group or others may read is
+    refused: it holds the worker's secret key.
+    """
+    if path is None:
+        return None
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as error:
+        raise WorkerError(f"cannot read the CURVE key file {path}: {error.strerror}") from error
+    if mode & 0o077:
+        raise WorkerError(f"{path}: permissions {mode:o}, expected owner-only (600)")
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise WorkerError(f"{path}: expected JSON, got text that does not parse") from error
+    if not isinstance(value, dict):
+        raise WorkerError(f"{path}: expected a JSON object")
+    for key in ("serverPublicKey", "publicKey", "secretKey"):
+        if not isinstance(value.get(key), str) or not _Z85_KEY.match(value[key]):
+            raise WorkerError(f"{path}: `{key}`: expected a 40-character Z85 key")
+    return CurveKeys(value["serverPublicKey"], value["publicKey"], value["secretKey"])
 
 
 def resolve_device(name: str) -> torch.device:
@@ -86,6 +143,17 @@ def _required(value: Optional[str], env: str, what: str) -> str:
     value = value or os.environ.get(env)
     if not value:
         raise WorkerError(f"no {what}: pass it or set {env}")
+    return value
+
+
+def _bounded_env(env: str, default: int, maximum: int) -> int:
+    """An integer from 1 to ``maximum`` in ``$env``, or ``default`` when it is unset."""
+    text = os.environ.get(env)
+    if not text:
+        return default
+    value = _integer(text, env)
+    if not 1 <= value <= maximum:
+        raise WorkerError(f"{env}: expected an integer from 1 to {maximum}, got {value}")
     return value
 
 

@@ -5,14 +5,19 @@
 - **Start states** (by sha256): the state tasks start from (``w_t``), downloaded or
   built (``initRequest``), and winners this worker uploaded, so the next epoch's tasks
   need no download. At most ``max_starts`` are kept, least recently used dropped first.
+
+and the checkpoints in flight (:class:`OutgoingTransfer`, :class:`IncomingTransfer`),
+which only the I/O thread touches.
 """
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
-from typing import Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 from ..checkpoint import PackedState
+from .errors import HeaderError
 
 
 class StateStore:
@@ -84,3 +89,90 @@ class StateStore:
         self._starts.move_to_end(sha256)
         while len(self._starts) > self._max_starts:
             self._starts.popitem(last=False)
+
+
+class OutgoingTransfer:
+    """A checkpoint this worker sends in chunks (docs/protocol.md, "Checkpoint transfer").
+
+    Chunk ``i`` is ``data[i * chunk_bytes : (i + 1) * chunk_bytes]``, sent only against
+    credit: at most the receiver's window is ever unacknowledged. Slices are views, so
+    sending holds no copy of the state.
+    """
+
+    def __init__(self, transfer_id: str, data: bytes, chunk_bytes: int, now: float):
+        self.transfer_id = transfer_id
+        self.view = memoryview(data)
+        self.chunk_bytes = chunk_bytes
+        self.chunks = -(-len(data) // chunk_bytes)
+        self.next = 0
+        self.credit = 0
+        self.last_progress = now
+
+    def take(self) -> Optional[Tuple[int, int, memoryview]]:
+        """The next chunk the credit allows, as ``(index, offset, bytes)``, or ``None``."""
+        if self.credit <= 0 or self.next >= self.chunks:
+            return None
+        index, offset = self.next, self.next * self.chunk_bytes
+        self.next += 1
+        self.credit -= 1
+        return index, offset, self.view[offset : offset + self.chunk_bytes]
+
+    @property
+    def done(self) -> bool:
+        return self.next >= self.chunks
+
+
+class IncomingTransfer:
+    """A checkpoint this worker receives in chunks, written in order into the buffer the
+    state will live in (its size is announced), hashed as it comes; one chunk of credit
+    is granted per chunk written, so ZeroMQ never buffers more than the window.
+    """
+
+    def __init__(self, header: Dict[str, Any], now: float):
+        self.header = header
+        self.transfer_id: str = header["transferId"]
+        self.size_bytes: int = header["sizeBytes"]
+        self.chunk_bytes: int = header["chunkBytes"]
+        self.chunks = -(-self.size_bytes // self.chunk_bytes)
+        self.buffer = bytearray(self.size_bytes)
+        self.hasher = hashlib.sha256()
+        self.next = 0
+        self.credited = 0
+        self.last_progress = now
+
+    def grant(self, window: int) -> int:
+        """Chunks of credit to grant now: the window at first, then one per chunk written."""
+        chunks = min(window if self.credited == 0 else 1, self.chunks - self.credited)
+        self.credited += max(chunks, 0)
+        return max(chunks, 0)
+
+    def accept(self, index: int, offset: int, data: bytes, msg_id: Optional[str] = None) -> None:
+        """Write chunk ``index``; :class:`HeaderError` naming the field when it is not the one due."""
+        expected_len = min(self.chunk_bytes, self.size_bytes - offset) if offset < self.size_bytes else 0
+        if index != self.next:
+            raise HeaderError("index", f"`index`: expected chunk {self.next} next, got {index}", msg_id)
+        if index >= self.credited:
+            raise HeaderError("index", f"`index`: chunk {index} is beyond the {self.credited} chunks of credit", msg_id)
+        if offset != index * self.chunk_bytes:
+            raise HeaderError("offset", f"`offset`: chunk {index} starts at {index * self.chunk_bytes}, got {offset}", msg_id)
+        if len(data) != expected_len:
+            raise HeaderError("payload", f"`payload`: chunk {index} has {expected_len} bytes, got {len(data)}", msg_id)
+        self.buffer[offset : offset + len(data)] = data
+        self.hasher.update(data)
+        self.next += 1
+
+    @property
+    def done(self) -> bool:
+        return self.next >= self.chunks
+
+    def finish(self) -> bytes:
+        """The verified bytes; :class:`HeaderError` (``sha256``) when they do not hash to the announced sha256."""
+        digest = self.hasher.hexdigest()
+        if digest != self.header["sha256"]:
+            raise HeaderError(
+                "sha256", f"`sha256`: announced {self.header['sha256']}, the {self.chunks} chunks hash to {digest}",
+                self.header["msgId"],
+            )
+        data = bytes(self.buffer)
+        self.buffer = bytearray()
+        return data

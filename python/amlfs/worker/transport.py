@@ -11,6 +11,12 @@ read what it routes to them from :attr:`Transport.inbox`. The I/O thread
   ``reject`` for a bad one, and keeps running;
 - answers ``keep`` and ``checkpointRequest`` itself from the :class:`StateStore`, so a
   winner uploads while the training thread trains the next task;
+- moves checkpoints in chunks with credit-based flow control, both ways (docs/protocol.md,
+  "Checkpoint transfer"): a chunk goes out only against credit, a received chunk is
+  written and acknowledged with one chunk of credit, the sha256 of the whole is checked
+  before the state is used, and a transfer without progress for ``transfer_timeout_s``
+  is abandoned (``checkpointAbort``). Chunks are separate messages, so heartbeats
+  interleave with them;
 - declares the controller lost when nothing at all arrives for ``heartbeatTimeoutMs``
   after ``welcome`` (or no ``welcome`` within the startup timeout), and tells the
   training thread (an :class:`Event` in the inbox) and the ``on_lost`` callback.
@@ -28,17 +34,21 @@ from typing import Any, Callable, Dict, List, Optional
 
 import zmq
 
-from ..checkpoint import PackedState, sha256_hex
+from ..checkpoint import PackedState
 from .errors import ControllerLost, HeaderError, SessionClosed, ShutdownRequested, WorkerError
-from .store import StateStore
+from .settings import DEFAULT_CHUNK_BYTES, DEFAULT_TRANSFER_TIMEOUT_MS, DEFAULT_WINDOW_CHUNKS, CurveKeys
+from .store import IncomingTransfer, OutgoingTransfer, StateStore
 from .wire import WireCodec
 
 log = logging.getLogger("amlfs.worker")
 
 #: Types the controller sends (docs/protocol.md); anything else from it is rejected.
 FROM_CONTROLLER = frozenset(
-    {"welcome", "heartbeat", "initRequest", "task", "keep", "checkpointRequest", "checkpoint", "reject", "shutdown"}
+    {"welcome", "heartbeat", "initRequest", "task", "keep", "checkpointRequest", "checkpoint", "checkpointChunk",
+     "credit", "checkpointAbort", "reject", "shutdown"}
 )
+#: Largest checkpoint accepted, in bytes (as the controller's maxCheckpointBytes default).
+MAX_CHECKPOINT_BYTES = 4 * 1024**3
 #: Types routed to the training thread.
 TO_MAIN = frozenset({"welcome", "initRequest", "task"})
 
@@ -77,6 +87,11 @@ class Transport:
         codec: Optional[WireCodec] = None,
         startup_timeout_s: float = 60.0,
         on_lost: Optional[Callable[[ControllerLost], None]] = None,
+        chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+        window_chunks: int = DEFAULT_WINDOW_CHUNKS,
+        transfer_timeout_s: float = DEFAULT_TRANSFER_TIMEOUT_MS / 1000.0,
+        max_checkpoint_bytes: int = MAX_CHECKPOINT_BYTES,
+        curve: Optional[CurveKeys] = None,
     ):
         self.endpoint = endpoint
         self.worker_id = worker_id
@@ -86,6 +101,16 @@ class Transport:
         self.inbox: "queue.Queue[Any]" = queue.Queue()
         self.startup_timeout_s = startup_timeout_s
         self.on_lost = on_lost
+        self.chunk_bytes = chunk_bytes
+        self.window_chunks = window_chunks
+        self.transfer_timeout_s = transfer_timeout_s
+        self.max_checkpoint_bytes = max_checkpoint_bytes
+        self.curve = curve
+        self.max_chunk_bytes: int = self.codec.schema.get("x-maxChunkBytes", 64 * 1024 * 1024)
+        #: Transfers in flight, by transferId (I/O thread only).
+        self.outgoing: Dict[str, OutgoingTransfer] = {}
+        self.incoming: Dict[str, IncomingTransfer] = {}
+        self._transfer_counter = 0
 
         self.heartbeat_interval_s: Optional[float] = None
         self.heartbeat_timeout_s: Optional[float] = None
@@ -93,6 +118,7 @@ class Transport:
         self.shutdown: Optional[ShutdownRequested] = None
 
         self._outbox: "queue.Queue[List[Any]]" = queue.Queue()
+        self._commands: "queue.Queue[Callable[[], None]]" = queue.Queue()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._counter = 0
@@ -160,6 +186,11 @@ class Transport:
         self._enqueue(frames)
         return header["msgId"]
 
+    def upload(self, packed: PackedState, reply_to: Optional[str] = None, task_id: Optional[str] = None) -> None:
+        """Send ``packed`` as a chunked checkpoint (from any thread; the I/O thread does the sending)."""
+        self._commands.put(lambda: self._start_upload(packed, reply_to, task_id))
+        self._wake()
+
     def done_waiting(self, msg_id: str) -> None:
         with self._pending_lock:
             self._pending.discard(msg_id)
@@ -209,6 +240,10 @@ class Transport:
         try:
             dealer.setsockopt(zmq.ROUTING_ID, self.worker_id.encode("utf-8"))
             dealer.setsockopt(zmq.LINGER, 0)
+            if self.curve is not None:  # a CURVE client: encrypted, and only an allowlisted key gets in
+                dealer.curve_serverkey = self.curve.server_public_key.encode("ascii")
+                dealer.curve_publickey = self.curve.public_key.encode("ascii")
+                dealer.curve_secretkey = self.curve.secret_key.encode("ascii")
             dealer.connect(self.endpoint)
         except zmq.ZMQError as error:
             failure.append(WorkerError(f"cannot connect to {self.endpoint!r}: {error}"))
@@ -230,10 +265,12 @@ class Transport:
                 events = dict(poller.poll(_POLL_MAX_MS if next_heartbeat is None else self._poll_ms(next_heartbeat)))
                 if self._wake_r.fileno() in events or self._wake_r in events:
                     self._drain_wake()
+                self._run_commands()
                 self._send_queued(dealer)
                 if dealer in events:
                     self._receive_all(dealer)
                 now = time.monotonic()
+                self._expire_transfers(now)
                 if self.shutdown is not None:
                     next_heartbeat = None
                 elif self.heartbeat_interval_s is not None:
@@ -274,6 +311,14 @@ class Transport:
             context.term()
             with self._sent_cond:
                 self._sent_cond.notify_all()
+
+    def _run_commands(self) -> None:
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            command()
 
     def _poll_ms(self, next_heartbeat: float) -> int:
         return max(0, min(_POLL_MAX_MS, int((next_heartbeat - time.monotonic()) * 1000) + 1))
@@ -339,7 +384,13 @@ class Transport:
         elif kind == "checkpointRequest":
             self._upload(header)
         elif kind == "checkpoint":
-            self._on_checkpoint(header, payload)
+            self._on_announce(header)
+        elif kind == "checkpointChunk":
+            self._on_chunk(header, payload[0])
+        elif kind == "credit":
+            self._on_credit(header)
+        elif kind == "checkpointAbort":
+            self._on_abort(header)
         elif kind == "reject":
             self._on_reject(header)
         elif kind == "shutdown":
@@ -357,17 +408,16 @@ class Transport:
         kind = header["type"]
         if kind not in FROM_CONTROLLER:
             raise HeaderError("type", f"`type`: {kind} is not sent by the controller", msg_id)
-        expected = 1 if kind == "checkpoint" else 0
+        expected = 1 if kind == "checkpointChunk" else 0
         if len(payload) != expected:
             raise HeaderError("payload", f"`payload`: {kind} carries {expected} frame(s), got {len(payload)}", msg_id)
-        if kind == "checkpoint":
-            if len(payload[0]) != header["sizeBytes"]:
-                raise HeaderError(
-                    "sizeBytes", f"`sizeBytes`: header says {header['sizeBytes']}, payload has {len(payload[0])}", msg_id
-                )
-            digest = sha256_hex(payload[0])
-            if digest != header["sha256"]:
-                raise HeaderError("sha256", f"`sha256`: header says {header['sha256']}, payload hashes to {digest}", msg_id)
+        if kind == "checkpoint" and header["sizeBytes"] > self.max_checkpoint_bytes:
+            raise HeaderError(
+                "sizeBytes", f"`sizeBytes`: expected at most {self.max_checkpoint_bytes}, got {header['sizeBytes']}", msg_id
+            )
+        if kind == "checkpointChunk" and not 1 <= len(payload[0]) <= self.max_chunk_bytes:
+            raise HeaderError("payload", f"`payload`: a chunk has 1 to {self.max_chunk_bytes} bytes, got {len(payload[0])}",
+                              msg_id)
 
     def _reject(self, error: HeaderError, head: bytes) -> None:
         log.warning("rejected a message from the controller (msgId %s): %s", error.msg_id, error.reason)
@@ -409,22 +459,110 @@ class Transport:
         else:
             self._reject(HeaderError("taskId", "`taskId`: checkpointRequest needs taskId or sha256", msg_id), b"")
             return
-        fields: Dict[str, Any] = {"sha256": packed.sha256, "sizeBytes": packed.size_bytes}
-        if task_id is not None:
-            fields["taskId"] = task_id
-        self._send_now([self.codec.encode(self.header("checkpoint", fields, reply_to=msg_id)), packed.data])
         if task_id is not None:
             self.store.uploaded(task_id, packed)
-        log.info("uploaded %s (%d bytes)%s", packed.sha256[:12], packed.size_bytes, f" of {task_id}" if task_id else "")
+        self._start_upload(packed, msg_id, task_id)
 
-    def _on_checkpoint(self, header: Dict[str, Any], payload: List[bytes]) -> None:
+    # ---- checkpoint transfers (I/O thread) ---------------------------------------------
+
+    def _start_upload(self, packed: PackedState, reply_to: Optional[str], task_id: Optional[str]) -> None:
+        """Announce ``packed``; its chunks follow as the controller grants credit."""
+        self._transfer_counter += 1
+        transfer_id = f"{self.worker_id}-t{self._transfer_counter}"
+        fields: Dict[str, Any] = {"sha256": packed.sha256, "sizeBytes": packed.size_bytes,
+                                  "chunkBytes": self.chunk_bytes, "transferId": transfer_id}
+        if task_id is not None:
+            fields["taskId"] = task_id
+        self.outgoing[transfer_id] = OutgoingTransfer(transfer_id, packed.data, self.chunk_bytes, time.monotonic())
+        self._send_now([self.codec.encode(self.header("checkpoint", fields, reply_to=reply_to))])
+        log.info("uploading %s (%d bytes, transfer %s)%s", packed.sha256[:12], packed.size_bytes, transfer_id,
+                 f" of {task_id}" if task_id else "")
+
+    def _on_credit(self, header: Dict[str, Any]) -> None:
+        transfer = self.outgoing.get(header["transferId"])
+        if transfer is None:
+            return  # finished or abandoned meanwhile
+        transfer.credit += header["chunks"]
+        transfer.last_progress = time.monotonic()
+        while True:
+            chunk = transfer.take()
+            if chunk is None:
+                break
+            index, offset, data = chunk
+            fields = {"transferId": transfer.transfer_id, "index": index, "offset": offset}
+            self._send_now([self.codec.encode(self.header("checkpointChunk", fields)), data])
+        if transfer.done:
+            del self.outgoing[transfer.transfer_id]
+
+    def _on_announce(self, header: Dict[str, Any]) -> None:
+        transfer = IncomingTransfer(header, time.monotonic())
+        self.incoming[transfer.transfer_id] = transfer
+        self._grant(transfer)
+
+    def _on_chunk(self, header: Dict[str, Any], data: bytes) -> None:
+        transfer = self.incoming.get(header["transferId"])
+        if transfer is None:
+            return  # chunks still in flight after an abandon (at most a window of them)
+        try:
+            transfer.accept(header["index"], header["offset"], data, header["msgId"])
+            transfer.last_progress = time.monotonic()
+            if not transfer.done:
+                self._grant(transfer)
+                return
+            del self.incoming[transfer.transfer_id]
+            state = transfer.finish()
+        except HeaderError as error:
+            self._abandon_incoming(transfer, error.reason)
+            return
+        self._on_checkpoint(transfer.header, state)
+
+    def _grant(self, transfer: IncomingTransfer) -> None:
+        chunks = transfer.grant(self.window_chunks)
+        if chunks > 0:
+            self._send_now([self.codec.encode(self.header("credit", {"transferId": transfer.transfer_id,
+                                                                     "chunks": chunks}))])
+
+    def _on_checkpoint(self, header: Dict[str, Any], data: bytes) -> None:
+        """A complete, verified checkpoint: to the thread that asked for it, else kept as a start state."""
         with self._pending_lock:
             waiting = header.get("replyTo") in self._pending
         if waiting:
-            self.inbox.put(Message(header, payload))
+            self.inbox.put(Message(header, [data]))
         else:
-            self.store.add_start(header["sha256"], payload[0])
+            self.store.add_start(header["sha256"], data)
             log.info("stored unrequested checkpoint %s as a start state", header["sha256"][:12])
+
+    def _on_abort(self, header: Dict[str, Any]) -> None:
+        transfer_id, reason = header["transferId"], header["reason"]
+        log.warning("controller abandoned transfer %s: %s", transfer_id, reason)
+        self.outgoing.pop(transfer_id, None)
+        transfer = self.incoming.pop(transfer_id, None)
+        if transfer is not None:
+            self._tell_waiting(transfer, f"the controller abandoned the transfer: {reason}")
+
+    def _abandon_incoming(self, transfer: IncomingTransfer, reason: str) -> None:
+        """Drop a download (nothing of it is used), tell the controller and the thread waiting for it."""
+        self.incoming.pop(transfer.transfer_id, None)
+        log.warning("abandoned transfer %s: %s", transfer.transfer_id, reason)
+        abort = self.header("checkpointAbort", {"transferId": transfer.transfer_id, "reason": reason[:4096]})
+        self._send_now([self.codec.encode(abort)])
+        self._tell_waiting(transfer, reason)
+
+    def _tell_waiting(self, transfer: IncomingTransfer, reason: str) -> None:
+        with self._pending_lock:
+            waiting = transfer.header.get("replyTo") in self._pending
+        if waiting:
+            self.inbox.put(Message(transfer.header, error=reason))
+
+    def _expire_transfers(self, now: float) -> None:
+        for transfer in [t for t in self.incoming.values() if now - t.last_progress > self.transfer_timeout_s]:
+            self._abandon_incoming(transfer, f"no chunk for {int(self.transfer_timeout_s * 1000)} ms")
+        for transfer in [t for t in self.outgoing.values() if now - t.last_progress > self.transfer_timeout_s]:
+            del self.outgoing[transfer.transfer_id]
+            reason = f"no credit for {int(self.transfer_timeout_s * 1000)} ms"
+            log.warning("abandoned transfer %s: %s", transfer.transfer_id, reason)
+            self._send_now([self.codec.encode(self.header("checkpointAbort", {"transferId": transfer.transfer_id,
+                                                                              "reason": reason}))])
 
     def _on_reject(self, header: Dict[str, Any]) -> None:
         log.warning("controller rejected %s: %s", header["rejectedMsgId"], header["reason"])

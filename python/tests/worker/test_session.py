@@ -159,9 +159,10 @@ def test_failed_download_fails_the_task_and_the_worker_goes_on(controller, start
     # a checkpoint whose bytes do not match its sha256 is rejected and fails the task
     controller.send("w0", "task", **task_fields("e0000-s001-a0", start="b" * 64))
     request, _ = controller.expect("checkpointRequest")
-    controller.send("w0", "checkpoint", payload=[b"xyz"], reply_to=request["msgId"], sha256="b" * 64, sizeBytes=3)
-    reject, _ = controller.expect("reject")
-    assert "sha256" in reject["reason"]
+    announce = controller.send("w0", "checkpoint", payload=[b"xyz"], reply_to=request["msgId"], sha256="b" * 64,
+                               sizeBytes=3)
+    abort, _ = controller.expect("checkpointAbort")
+    assert "sha256" in abort["reason"] and abort["transferId"] == f"controller-t{announce.split('-')[1]}"
     result, _ = wait_for(controller, "result")
     assert not result["ok"] and "sha256" in result["reason"]
     sha, _ = init(controller)

@@ -3,7 +3,7 @@
  * in messages.ts. The Python worker validates each incoming header against it.
  */
 import { z } from "zod";
-import { MAX_HEADER_BYTES, PROTOCOL_VERSION, wireMessage } from "./messages.js";
+import { MAX_CHUNK_BYTES, MAX_HEADER_BYTES, PROTOCOL_VERSION, wireMessage } from "./messages.js";
 
 export const WIRE_SCHEMA_ID = "https://amlfs.dev/schema/wire.json";
 export const WIRE_SCHEMA_FILE = "proto/wire.schema.json";
@@ -21,6 +21,7 @@ export function wireJsonSchema(): Record<string, unknown> {
       `at most ${MAX_HEADER_BYTES} bytes. See docs/protocol.md.`,
     "x-protocol": PROTOCOL_VERSION,
     "x-maxHeaderBytes": MAX_HEADER_BYTES,
+    "x-maxChunkBytes": MAX_CHUNK_BYTES,
     ...rest,
   };
 }

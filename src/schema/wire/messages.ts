@@ -9,6 +9,10 @@ import { z } from "zod";
 export const PROTOCOL_VERSION = 1;
 /** Largest JSON header accepted, in bytes. */
 export const MAX_HEADER_BYTES = 64 * 1024;
+/** Largest checkpoint chunk (one `checkpointChunk` payload frame), in bytes. */
+export const MAX_CHUNK_BYTES = 64 * 1024 * 1024;
+/** Most chunks one `credit` may grant. */
+export const MAX_CREDIT_CHUNKS = 1024;
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "a lowercase hex sha256 (64 characters)");
 const workerId = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "a worker id of letters, digits, _ . - (1 to 64)");
@@ -121,14 +125,40 @@ export const checkpointRequest = message(
   "either way: ask for a checkpoint, by sha256 or by the task that produced it",
 );
 
+const transferId = z.string().min(1).max(128).describe("names the transfer; unique per sender (its announcing msgId)");
+
 export const checkpoint = message(
   "checkpoint",
   {
     sha256,
-    sizeBytes: nonNegInt,
+    sizeBytes: z.number().int().min(1).describe("bytes of the whole safetensors file"),
+    chunkBytes: z.number().int().min(1).max(MAX_CHUNK_BYTES).describe("bytes of every chunk but the last"),
+    transferId,
     taskId: z.string().min(1).max(128).optional(),
   },
-  "either way: a safetensors checkpoint in the single payload frame",
+  "either way: announces a safetensors checkpoint, sent as checkpointChunk messages as the receiver grants credit",
+);
+
+export const checkpointChunk = message(
+  "checkpointChunk",
+  {
+    transferId,
+    index: nonNegInt.describe("0-based chunk number; chunks come in order"),
+    offset: nonNegInt.describe("byte offset of the chunk in the file: index * chunkBytes"),
+  },
+  "either way: one chunk of an announced checkpoint, in the single payload frame",
+);
+
+export const credit = message(
+  "credit",
+  { transferId, chunks: z.number().int().min(1).max(MAX_CREDIT_CHUNKS).describe("more chunks the sender may send") },
+  "either way: the receiver of a checkpoint lets the sender send more chunks",
+);
+
+export const checkpointAbort = message(
+  "checkpointAbort",
+  { transferId, reason: z.string().max(4096) },
+  "either way: a checkpoint transfer is abandoned (by its sender or its receiver), and why",
 );
 
 export const reject = message(
@@ -150,6 +180,9 @@ export const wireMessage = z.discriminatedUnion("type", [
   keep,
   checkpointRequest,
   checkpoint,
+  checkpointChunk,
+  credit,
+  checkpointAbort,
   reject,
   shutdown,
 ]);
@@ -158,4 +191,4 @@ export type WireMessage = z.infer<typeof wireMessage>;
 export type MessageType = WireMessage["type"];
 export type MessageOf<T extends MessageType> = Extract<WireMessage, { type: T }>;
 /** Messages that carry exactly one binary payload frame. */
-export const PAYLOAD_TYPES: ReadonlySet<MessageType> = new Set(["checkpoint"]);
+export const PAYLOAD_TYPES: ReadonlySet<MessageType> = new Set(["checkpointChunk"]);
