@@ -56,7 +56,25 @@ demo: setup
 bench: setup
 	$(PY) bench/loss_speed.py
 	npx tsx bench/controller_overhead.ts
+	npx tsx bench/scale_check.ts
 	$(PY) bench/reid_eval.py
 
 clean:
 	rm -rf node_modules $(VENV)
+
+# The fault-injection suite (docs/faults.md) with more seeds than `make test` runs.
+.PHONY: faults-long
+faults-long: setup
+	AMLFS_FAULTS=long npx vitest run test/faults
+
+# A single-node Slurm cluster on this host (Debian, as root) for the slurm launcher's tests;
+# without it those tests skip and say why. `tools/slurm/setup-single-node.sh --stop` stops it.
+.PHONY: slurm-up
+slurm-up:
+	tools/slurm/setup-single-node.sh
+
+# Headless Chromium from Debian's packages for the report's browser test
+# (test/report/browser.test.ts) and `amlfs report --png`; without it that test skips and says why.
+.PHONY: browser
+browser:
+	test -x /usr/bin/chromium || { apt-get update && apt-get install -y --no-install-recommends chromium; }

@@ -1,10 +1,13 @@
 /**
  * What `search` and `resume` share once the run directory is ready: the progress
- * reporter, the local launcher, signal handling (Ctrl-C / SIGTERM stop the workers and
- * leave the run resumable; a second signal kills them at once) and the exit code.
+ * reporter, the launcher named by `workers.launcher` (LAUNCHERS below), signal handling
+ * (Ctrl-C / SIGTERM stop the workers and leave the run resumable; a second signal kills
+ * them at once) and the exit code.
  */
-import type { Launcher } from "../launch/launcher.js";
 import { LocalLauncher } from "../launch/local.js";
+import type { ProcessLauncher } from "../launch/process-launcher.js";
+import { SlurmLauncher } from "../launch/slurm.js";
+import { TorchrunLauncher } from "../launch/torchrun.js";
 import { EventStream } from "../orchestrate/events.js";
 import { RunError } from "../orchestrate/errors.js";
 import type { RunDir } from "../orchestrate/run-dir.js";
@@ -19,6 +22,54 @@ import type { Reporter } from "./progress/reporter.js";
 import { summaryLines } from "./summary.js";
 import { workerCommand } from "./worker-command.js";
 
+interface LauncherEntry {
+  /** Where the controller binds; unset: loopback (src/transport/router.ts). */
+  bindTo?: string;
+  make(config: Experiment, logsDir: string, log: (line: string) => void, command: string[] | undefined): ProcessLauncher;
+}
+
+/** How each `workers.launcher` starts workers; a string says why it cannot yet. */
+const LAUNCHERS: Record<Experiment["workers"]["launcher"], LauncherEntry | string> = {
+  local: {
+    make: (config, logsDir, log, command) =>
+      new LocalLauncher({
+        count: config.workers.count,
+        devices: config.workers.devices,
+        threadsPerWorker: config.workers.threadsPerWorker,
+        logsDir,
+        ...(command === undefined ? {} : { command }),
+        log,
+      }),
+  },
+  // Workers on other nodes connect over TCP to any of this host's addresses.
+  slurm: {
+    bindTo: "tcp://0.0.0.0:*",
+    make: (config, logsDir, log, command) =>
+      new SlurmLauncher({
+        count: config.workers.count,
+        devices: config.workers.devices,
+        threadsPerWorker: config.workers.threadsPerWorker,
+        ...(config.workers.slurm === undefined ? {} : { slurm: config.workers.slurm }),
+        logsDir,
+        ...(command === undefined ? {} : { command }),
+        log,
+      }),
+  },
+  // One DDP group per worker on this host; only its rank 0 connects (src/launch/torchrun.ts).
+  torchrun: {
+    make: (config, logsDir, log, command) =>
+      new TorchrunLauncher({
+        count: config.workers.count,
+        devices: config.workers.devices,
+        threadsPerWorker: config.workers.threadsPerWorker,
+        ...(config.workers.torchrun === undefined ? {} : { torchrun: config.workers.torchrun }),
+        logsDir,
+        ...(command === undefined ? {} : { command }),
+        log,
+      }),
+  },
+};
+
 export interface RunCommandOptions {
   json: boolean;
   resumed: boolean;
@@ -30,20 +81,19 @@ export function makeReporter(json: boolean): Reporter {
 }
 
 export async function runCommand(dir: RunDir, config: Experiment, options: RunCommandOptions): Promise<number> {
-  if (config.workers.launcher !== "local") {
-    throw new UsageError(`workers.launcher: "${config.workers.launcher}" is not available yet; use "local"`, null);
-  }
-  const command = workerCommand();
+  const entry = LAUNCHERS[config.workers.launcher];
+  if (typeof entry === "string") throw new UsageError(entry, null);
+  const command = workerCommand(config.workers.command);
   const reporter = makeReporter(options.json);
   const events = new EventStream();
   events.subscribe((event) => reporter.onEvent(event));
   const abort = new AbortController();
   let signal: NodeJS.Signals | null = null;
-  let launcher: LocalLauncher | null = null;
+  let launcher: ProcessLauncher | null = null;
   const onSignal = (received: NodeJS.Signals) => {
     if (signal !== null) {
       // A second signal: no more waiting for the workers.
-      for (const pid of launcher?.pids() ?? []) killGroup(pid);
+      launcher?.killNow();
       process.exit(received === "SIGINT" ? EXIT.sigint : EXIT.sigterm);
     }
     signal = received;
@@ -55,15 +105,9 @@ export async function runCommand(dir: RunDir, config: Experiment, options: RunCo
     const outcome: RunOutcome = await runIn(dir, config, options.resumed, {
       events,
       signal: abort.signal,
-      launcher: ({ runDir, log }): Launcher => {
-        launcher = new LocalLauncher({
-          count: config.workers.count,
-          devices: config.workers.devices,
-          threadsPerWorker: config.workers.threadsPerWorker,
-          logsDir: runDir.logsDir,
-          ...(command === undefined ? {} : { command }),
-          log,
-        });
+      ...(entry.bindTo === undefined ? {} : { bindTo: entry.bindTo }),
+      launcher: ({ runDir, log }) => {
+        launcher = entry.make(config, runDir.logsDir, log, command);
         return launcher;
       },
     });
@@ -92,12 +136,4 @@ function finish(reporter: Reporter, json: boolean, outcome: RunOutcome): void {
     for (const text of summaryLines(outcome.runDir, outcome.summary)) reporter.line(text);
   }
   reporter.close();
-}
-
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, "SIGKILL");
-  } catch {
-    // Already gone.
-  }
 }

@@ -98,6 +98,32 @@ export const searchSection = z
   })
   .describe("The loss-function search (Li et al., ICCV 2019, Sec. 4.1).");
 
+/** `workers.slurm`: how `srun` starts each worker as a job step (src/launch/slurm.ts). */
+export const slurmOptions = z.strictObject({
+  partition: z.string().min(1).optional().describe("srun --partition; unset: the cluster's default."),
+  account: z.string().min(1).optional().describe("srun --account; unset: the user's default."),
+  timeLimit: z.string().min(1).optional().describe('srun --time of each worker step, Slurm syntax ("1:00:00"); unset: the default.'),
+  gpusPerWorker: integer(0)
+    .optional()
+    .describe("srun --gpus-per-task; unset: 1 when workers.devices lists cuda devices, else 0 (CPU workers)."),
+  controllerHost: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("Host name or address the workers connect to; unset: this host's name (os.hostname())."),
+  extraArgs: z.array(z.string()).optional().describe('More srun arguments, placed before the worker command (e.g. ["--mem=8G"]).'),
+});
+
+/** `workers.torchrun`: the DDP group of each worker (src/launch/torchrun.ts). */
+export const torchrunOptions = z.strictObject({
+  procsPerWorker: integer(1)
+    .default(2)
+    .describe(
+      "Processes (DDP ranks) of each worker, torchrun --nproc-per-node: each batch is split between them and their " +
+        "gradients averaged; with CUDA devices each rank gets its own GPU, on CPU each gets workers.threadsPerWorker threads.",
+    ),
+});
+
 export const workersSection = z
   .strictObject({
     count: integer(1).default(1).describe("Number of worker processes W (W <= B); each runs one sample at a time."),
@@ -119,6 +145,17 @@ export const workersSection = z
     heartbeatTimeoutMs: integer(1)
       .default(30_000)
       .describe("A worker silent for longer than this, in milliseconds, is declared lost."),
+    command: z
+      .array(z.string().min(1, { error: "expected a non-empty string" }), { error: 'expected an array of strings like ["python", "train.py"]' })
+      .min(1, { error: "expected the program and its arguments, at least one string" })
+      .optional()
+      .describe(
+        'Your own worker program and its arguments, started instead of `python -m amlfs.worker` (docs/plug-in.md), with ' +
+          '--connect/--worker-id/--run-id/--device/--threads appended and the same values in AMLFS_*; run in the directory ' +
+          'amlfs runs in; a first element "python" is the Python that runs the built-in worker. $AMLFS_WORKER_COMMAND overrides it.',
+      ),
+    slurm: slurmOptions.optional().describe('Options of launcher "slurm" (docs/launchers.md); ignored by the others.'),
+    torchrun: torchrunOptions.optional().describe('Options of launcher "torchrun" (docs/launchers.md); ignored by the others.'),
   })
   .prefault({})
   .describe("The worker processes that train the samples.");

@@ -106,7 +106,7 @@ class ClassificationRecipe(Recipe):
         for index in batches:
             index = index.to(self.device)
             x = self._inputs(images[index], generator)
-            y = labels[index]
+            x, y = loop.shard(x, labels[index])
             cosine, scale = cosine_and_scale(self.model.features(x), self.model.classifier.weight)
             loop.step(loss_fn(cosine, y, scale), y.shape[0])
         if self.scheduler is not None:

@@ -110,7 +110,7 @@ class FaceRecipe(Recipe):
         loop = EpochLoop(task, self.optimizer, steps)
         for images, labels in loader:
             x = face_train_augment(images, augment_generator).to(self.device)
-            y = labels.to(self.device)
+            x, y = loop.shard(x, labels.to(self.device))
             loop.step(self._branch_loss(x, y, loss_fn), y.shape[0])
             self.scheduler.step()  # milestones are in iterations
         return loop.stats()

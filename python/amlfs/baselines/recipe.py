@@ -11,7 +11,7 @@ import math
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 
@@ -86,31 +86,94 @@ class Recipe(ABC):
 
 class EpochLoop:
     """The bookkeeping of one training epoch: each :meth:`step` checks the loss, takes one optimizer
-    step, reports progress; :meth:`stats` gives the :class:`EpochStats` (mean loss over samples)."""
+    step, reports progress; :meth:`stats` gives the :class:`EpochStats` (mean loss over samples).
+
+    Under a process group (a worker started by ``torchrun``, :mod:`amlfs.worker.group`) every
+    rank runs the same loop on the same batches: :meth:`shard` keeps this rank's contiguous
+    slice of each batch, and :meth:`step` all-reduces the gradients, weighted by shard size,
+    before the optimizer step. With ``n_r`` samples on rank ``r`` and ``N = sum n_r``, the
+    gradient of rank ``r``'s mean loss is ``(1/n_r) sum_{i in r} g_i``, so
+    ``sum_r n_r grad_r / N = (1/N) sum_i g_i``: the full batch's gradient, as one process would
+    compute it (batch norm aside: its statistics are per shard). Every rank then applies the
+    same update to the same weights, so they stay identical. This is what
+    ``DistributedDataParallel`` computes, done here in one place because the recipes call model
+    parts (``model.features``, ``model.branch``) that a DDP wrapper's ``forward`` would not see.
+    """
 
     def __init__(self, task: Any, optimizer: torch.optim.Optimizer, steps: int):
         self.task, self.optimizer, self.steps = task, optimizer, steps
         self.started = time.monotonic()
         self.done = self.seen = 0
         self.loss_sum = 0.0
+        self.world_size, self.rank = _group()
+
+    def shard(self, *tensors: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """This rank's contiguous slice (dim 0) of each batch tensor ``[N, ...]``; all of them without a group.
+
+        Raises :class:`TaskFailed` when the batch has fewer samples than the group has ranks.
+        """
+        if self.world_size == 1:
+            return tensors
+        size = int(tensors[0].shape[0])
+        if size < self.world_size:
+            raise TaskFailed(f"a batch of {size} samples cannot be shared by {self.world_size} ranks "
+                             "(use a batch size of at least the number of processes per worker)")
+        return tuple(torch.tensor_split(t, self.world_size)[self.rank] for t in tensors)
 
     def step(self, loss: torch.Tensor, batch_size: int) -> None:
-        """Backward and step on ``loss`` (the mean over ``batch_size`` samples); :class:`NonFiniteLoss`
-        when it is NaN or infinite, before any parameter changes."""
+        """Backward and step on ``loss`` (the mean over this rank's ``batch_size`` samples);
+        :class:`NonFiniteLoss` when it is NaN or infinite, before any parameter changes (under a
+        group: when the loss of the whole batch is, on every rank at once)."""
         self.done += 1
-        value = float(loss.detach())
-        if not math.isfinite(value):
-            raise NonFiniteLoss(f"loss is {'NaN' if math.isnan(value) else 'infinite'} at step {self.done}")
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        if self.world_size == 1:
+            value = float(loss.detach())
+            _check_finite(value, self.done)
+            loss.backward()
+        else:
+            loss.backward()
+            value, batch_size = self._all_reduce(float(loss.detach()), batch_size)
+            _check_finite(value, self.done)
         self.optimizer.step()
         self.loss_sum += value * batch_size
         self.seen += int(batch_size)
         self.task.progress(self.done, self.steps, value, samples=self.seen)
 
+    def _all_reduce(self, value: float, batch_size: int) -> Tuple[float, int]:
+        """Gradients weighted by shard size, the shard's loss sum and size, summed over ranks in one
+        collective; leaves the full batch's mean gradient in ``.grad``, returns its mean loss and size."""
+        import torch.distributed as dist
+
+        grads = [p.grad for group in self.optimizer.param_groups for p in group["params"] if p.grad is not None]
+        device = grads[0].device if grads else torch.device("cpu")
+        tail = torch.tensor([float(batch_size), value * batch_size], dtype=torch.float64)
+        flat = torch.cat([g.detach().reshape(-1).double() * batch_size for g in grads] + [tail.to(device)])
+        dist.all_reduce(flat)
+        total = float(flat[-2])
+        offset = 0
+        for g in grads:
+            count = g.numel()
+            g.copy_((flat[offset : offset + count] / total).view_as(g))
+            offset += count
+        return float(flat[-1]) / total, int(round(total))
+
     def stats(self) -> EpochStats:
         return EpochStats(mean_loss=self.loss_sum / max(self.seen, 1), steps=self.done, samples=self.seen,
                           train_ms=(time.monotonic() - self.started) * 1000.0)
+
+
+def _group() -> Tuple[int, int]:
+    """``(world size, rank)`` of the default process group; ``(1, 0)`` without one."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size(), dist.get_rank()
+    return 1, 0
+
+
+def _check_finite(value: float, step: int) -> None:
+    if not math.isfinite(value):
+        raise NonFiniteLoss(f"loss is {'NaN' if math.isnan(value) else 'infinite'} at step {step}")
 
 
 def seed_global_rng(generator: torch.Generator) -> None:

@@ -161,7 +161,7 @@ class ReidRecipe(Recipe):
         loop = EpochLoop(task, self.optimizer, len(sampler))
         for images, labels, _ in loader:
             x = self.augment(images, augment_generator).to(self.device)
-            y = labels.to(self.device)
+            x, y = loop.shard(x, labels.to(self.device))
             cosine, scale = self.model.branch(x)
             loop.step(loss_fn(cosine, y, scale), y.shape[0])
         self.scheduler.step()
