@@ -1,14 +1,19 @@
 """The worker side of AM-LFS: a public session API any training script can use.
 
 :func:`connect` returns a :class:`Session`; :meth:`Session.tasks` yields :class:`Task`s.
-``python -m amlfs.worker`` is the built-in worker, written on this API alone.
+``python -m amlfs.worker`` is the built-in worker, written on this API alone. For a plain
+training script, :class:`SearchedCrossEntropyLoss` and :func:`epochs` keep the changes to a
+few lines (docs/plug-in.md).
 """
 from .errors import ControllerLost, SessionClosed, ShutdownRequested, TaskFailed, WorkerError
+from .linear_loss import SearchedCrossEntropyLoss
+from .loop import epochs
 from .session import Session, connect
 from .task import Task
 
 __all__ = [
     "ControllerLost",
+    "SearchedCrossEntropyLoss",
     "Session",
     "SessionClosed",
     "ShutdownRequested",
@@ -16,4 +21,5 @@ __all__ = [
     "TaskFailed",
     "WorkerError",
     "connect",
+    "epochs",
 ]

@@ -1,0 +1,97 @@
+"""``for epoch in epochs(session, criterion, evaluate):``: a script's own epoch loop, driven by the controller.
+
+AM-LFS (Li et al., ICCV 2019, Algorithm 1) trains each sampled loss for one epoch from a
+shared start state and scores it on the validation split. :func:`epochs` turns that into
+the ``for epoch in range(n):`` loop a training script already has: each iteration is one
+``train`` task (start state loaded, ``theta`` set on the loss, torch seeded), and after
+the loop body the reward is measured with ``evaluate`` and reported. ``evaluate`` tasks
+(the final test evaluation) are answered without entering the body.
+"""
+from __future__ import annotations
+
+import math
+import time
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Mapping, Union
+
+from .errors import TaskFailed
+
+if TYPE_CHECKING:
+    from .session import Session
+    from .task import Task
+
+#: What ``evaluate(split)`` returns: the reward metric's value, or named metrics that include it.
+Metrics = Union[float, Mapping[str, float]]
+
+
+def epochs(session: "Session", criterion: Any, evaluate: Callable[[str], Metrics]) -> Iterator[int]:
+    """Yield the epoch index (0-based) of each train task; report its reward after the body.
+
+    Args:
+        session: a connected :class:`~amlfs.worker.Session` with the model, optimizer
+            and scheduler attached (:meth:`Session.attach`).
+        criterion: the searched loss; its ``set_theta(theta)`` is called before each
+            train task (``SearchedCrossEntropyLoss`` or ``amlfs.SearchedSoftmaxLoss``).
+            When it has ``reset_stats`` and ``mean_loss`` (``SearchedCrossEntropyLoss``),
+            the epoch's mean loss is reported and a non-finite one fails the task.
+        evaluate: ``evaluate(split)`` with ``split`` ``"val"`` or ``"test"``: a number
+            (the experiment's ``reward.metric``, e.g. top-1 accuracy in [0, 1]) or a
+            mapping of metrics that holds it.
+
+    After a train task's body the trained state is packed and held for the controller
+    (:meth:`Task.report`). An exception inside the loop body leaves the loop and ends
+    the script, as it would without AM-LFS; the controller records the task's failure
+    and starts a replacement worker. Exceptions from ``evaluate`` fail only the task.
+    The session is closed when the controller says ``shutdown``.
+    """
+    metric = (session.experiment.get("reward") or {}).get("metric", "top1")
+    try:
+        for task in session.tasks():
+            if not task.is_train:
+                with task:
+                    started = time.monotonic()
+                    reward, metrics = _scored(evaluate(task.split), metric)
+                    task.report(reward=reward, metrics=metrics, timings_ms={"eval": _ms_since(started)})
+                continue
+            with task:
+                criterion.set_theta(task.theta)
+                if hasattr(criterion, "reset_stats"):
+                    criterion.reset_stats()
+            if task.done:  # set_theta refused theta: failed by ``with task``
+                continue
+            started = time.monotonic()
+            yield task.epoch
+            _finish_train(task, criterion, evaluate, metric, _ms_since(started))
+    finally:
+        session.close()
+
+
+def _finish_train(task: "Task", criterion: Any, evaluate: Callable[[str], Metrics], metric: str, train_ms: float) -> None:
+    with task:
+        mean_loss = getattr(criterion, "mean_loss", None)
+        if mean_loss is not None and not math.isfinite(mean_loss):
+            raise TaskFailed(f"the mean training loss of the epoch is {mean_loss}")
+        started = time.monotonic()
+        reward, metrics = _scored(evaluate(task.split), metric)
+        task.report(reward=reward, metrics=metrics, train_loss=mean_loss,
+                    timings_ms={"train": train_ms, "eval": _ms_since(started)})
+
+
+def _scored(result: Metrics, metric: str) -> "tuple[float, Dict[str, float]]":
+    """``(reward, metrics)`` from what ``evaluate`` returned."""
+    if isinstance(result, Mapping):
+        if metric not in result:
+            raise TaskFailed(f"evaluate() returned metrics {sorted(result)} without the reward metric {metric!r} "
+                             "(`reward.metric` of the experiment)")
+        return float(result[metric]), {str(k): float(v) for k, v in result.items()}
+    try:
+        if isinstance(result, (bool, str, bytes)):
+            raise TypeError(type(result).__name__)
+        value = float(result)  # a number or a one-element tensor
+    except (TypeError, ValueError) as error:
+        raise TaskFailed(f"Expected evaluate() to return a number ({metric}) or a mapping of metrics, "
+                         f"got {type(result).__name__}") from error
+    return value, {metric: value}
+
+
+def _ms_since(started: float) -> float:
+    return (time.monotonic() - started) * 1000.0
