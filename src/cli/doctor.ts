@@ -7,7 +7,7 @@
  * given a config, whether the dataset is in its expected layout. See docs/doctor.md.
  */
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
-import { delimiter, dirname, isAbsolute, join } from "node:path";
+import { delimiter, isAbsolute, join } from "node:path";
 import { REPO_ROOT, resolvePython } from "../launch/python.js";
 import { PythonCallError, callPython } from "../launch/pythonia.js";
 import type { Experiment } from "../schema/index.js";
@@ -180,22 +180,20 @@ const fromProblem = (p: Problem): Check => item(p.check, p.level, p.problem, p.f
 
 function launcherChecks(config: Experiment | undefined, python: string | null, env: NodeJS.ProcessEnv): Check[] {
   const launcher = config?.workers.launcher;
-  const venvBin = python !== null && python.includes("/") ? [dirname(python)] : [];
   const checks: Check[] = [];
-  for (const name of [...SLURM_PROGRAMS, "sinfo", "torchrun"]) {
-    const found = findProgram(name, env, name === "torchrun" ? venvBin : []);
+  for (const name of [...SLURM_PROGRAMS, "sinfo"]) {
+    const found = findProgram(name, env);
     const needed = launcher === "slurm" && (SLURM_PROGRAMS as readonly string[]).includes(name);
     if (needed && found === null) {
       checks.push(item(name, "fail", 'not on PATH, and workers.launcher is "slurm"',
         'run amlfs on a Slurm login node or inside an allocation (add Slurm\'s bin folder to PATH), or set workers.launcher to "local"'));
     } else {
-      const use = name === "torchrun" ? 'workers.launcher "torchrun"' : 'workers.launcher "slurm"';
-      checks.push(item(name, needed ? "ok" : "info", found ?? `not found (needed only for ${use})`));
+      checks.push(item(name, needed ? "ok" : "info", found ?? 'not found (needed only for workers.launcher "slurm")'));
     }
   }
-  if (launcher === "torchrun") {
-    checks.push(item("launcher", "fail", 'workers.launcher "torchrun" is not available yet', 'set workers.launcher to "local" or "slurm"'));
-  }
+  // The torchrun launcher runs `<python> -m torch.distributed.run`: torch (checked above) is all it needs.
+  const runner = `${python ?? "python"} -m torch.distributed.run`;
+  checks.push(item("torchrun", launcher === "torchrun" ? "ok" : "info", `started as ${runner} (needs only torch)`));
   return checks;
 }
 

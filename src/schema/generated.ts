@@ -1,7 +1,8 @@
 /**
- * The generated files in proto/: each is rendered from its zod source, written by
- * `npm run proto` and compared by `npm run proto:check`.
+ * The generated files (proto/ and the config reference in docs/): each is rendered from its
+ * zod source, written by `npm run proto` and compared by `npm run proto:check`.
  */
+import { CONFIG_DOCS_FILE, renderConfigDocs } from "./config-docs.js";
 import { EXPERIMENT_SCHEMA_FILE, experimentJsonSchema } from "./json-schema.js";
 import { WIRE_SCHEMA_FILE, wireJsonSchema } from "./wire/json-schema.js";
 
@@ -19,6 +20,7 @@ function renderJson(value: unknown): string {
 export const GENERATED_FILES: readonly GeneratedFile[] = [
   { path: EXPERIMENT_SCHEMA_FILE, render: () => renderJson(experimentJsonSchema()) },
   { path: WIRE_SCHEMA_FILE, render: () => renderJson(wireJsonSchema()) },
+  { path: CONFIG_DOCS_FILE, render: renderConfigDocs },
 ];
 
 /** Null when `committed` is what the source generates, else the message to print. */
