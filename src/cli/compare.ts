@@ -96,11 +96,20 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
   return [line(header), line(widths.map((width) => "-".repeat(width))), ...rows.map(line)];
 }
 
+/** The header and one row per run of `compareTable` (also the report's metrics table). */
+export interface CompareRows {
+  /** The paper layout used, or undefined (one column per recorded metric). */
+  layout: PaperLayout | undefined;
+  header: string[];
+  rows: string[][];
+}
+
 /**
- * One row per run: what ran, the last validation reward, and the final test metrics: the
- * paper's columns when every finished run fits one of its layouts, else every metric.
+ * One row per run: what ran (`where` names it, default its path relative to `cwd`), the last
+ * validation reward, and the final test metrics: the paper's columns when every finished run
+ * fits one of its layouts, else every metric.
  */
-export function compareTable(runs: readonly RunOutcome[], cwd = process.cwd()): string {
+export function compareRows(runs: readonly RunOutcome[], where: (run: RunOutcome) => string): CompareRows {
   const finished = runs.flatMap((run) => (run.final === undefined ? [] : [run.final.metrics]));
   const layout = paperLayout(finished);
   const metricNames = [...new Set(finished.flatMap((metrics) => Object.keys(metrics)))];
@@ -109,7 +118,7 @@ export function compareTable(runs: readonly RunOutcome[], cwd = process.cwd()): 
     : metricNames.map((name) => `test ${name}`);
   const header = ["run", "mode", "B", "epochs", "val reward (last)", ...metricHeader];
   const rows = runs.map((run) => [
-    relative(cwd, run.path) || ".",
+    where(run),
     run.config.search.mode,
     String(run.config.search.B),
     `${run.epochs.length}/${run.config.search.epochs}`,
@@ -120,5 +129,11 @@ export function compareTable(runs: readonly RunOutcome[], cwd = process.cwd()): 
         ? layoutCells(layout, run.final.metrics)
         : metricNames.map((name) => formatNumber(run.final?.metrics[name]))),
   ]);
+  return { layout, header, rows };
+}
+
+/** `compareRows` as a Markdown-style table. */
+export function compareTable(runs: readonly RunOutcome[], cwd = process.cwd()): string {
+  const { header, rows } = compareRows(runs, (run) => relative(cwd, run.path) || ".");
   return formatTable(header, rows).join("\n") + "\n";
 }

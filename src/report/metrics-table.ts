@@ -4,8 +4,7 @@
  * Table 3, in percent), else one column per recorded metric.
  */
 import { isAbsolute, relative, resolve } from "node:path";
-import { layoutCells, paperLayout, type RunOutcome } from "../cli/compare.js";
-import { formatNumber } from "../cli/progress/format.js";
+import { compareRows, type RunOutcome } from "../cli/compare.js";
 import { escapeXml } from "./svg.js";
 
 export interface TableRun {
@@ -21,25 +20,12 @@ export interface MetricsTable {
 }
 
 export function metricsTable(runs: readonly TableRun[], cwd = process.cwd()): MetricsTable {
-  const finished = runs.flatMap(({ run }) => (run.final === undefined ? [] : [run.final.metrics]));
-  const layout = paperLayout(finished);
-  const names = [...new Set(finished.flatMap((metrics) => Object.keys(metrics)))];
-  const metricHeader = layout ? layout.columns.map(([, title]) => `test ${title} %`) : names.map((name) => `test ${name}`);
-  const header = ["", "run", "mode", "B", "epochs", "val reward (last)", ...metricHeader];
-  const rows = runs.map(({ label, run }) => [
-    label,
-    displayPath(run.path, cwd),
-    run.config.search.mode,
-    String(run.config.search.B),
-    `${run.epochs.length}/${run.config.search.epochs}`,
-    formatNumber(run.epochs.at(-1)?.bestReward),
-    ...(run.final === undefined
-      ? metricHeader.map(() => "(not finished)")
-      : layout
-        ? layoutCells(layout, run.final.metrics)
-        : names.map((name) => formatNumber(run.final?.metrics[name]))),
-  ]);
-  return { layout: layout?.name, header, rows };
+  const table = compareRows(runs.map(({ run }) => run), (run) => displayPath(run.path, cwd));
+  return {
+    layout: table.layout?.name,
+    header: ["", ...table.header],
+    rows: table.rows.map((row, i) => [runs[i]?.label ?? "", ...row]),
+  };
 }
 
 /** `path` relative to `cwd` when inside it, else absolute. */
