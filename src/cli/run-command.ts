@@ -13,7 +13,6 @@ import { RunError } from "../orchestrate/errors.js";
 import type { RunDir } from "../orchestrate/run-dir.js";
 import { type RunOutcome, runIn } from "../orchestrate/run.js";
 import type { Experiment } from "../schema/index.js";
-import { UsageError } from "./errors.js";
 import { EXIT } from "./exit-codes.js";
 import { JsonReporter } from "./progress/json.js";
 import { LiveReporter } from "./progress/live.js";
@@ -25,48 +24,36 @@ import { workerCommand } from "./worker-command.js";
 interface LauncherEntry {
   /** Where the controller binds; unset: loopback (src/transport/router.ts). */
   bindTo?: string;
-  make(config: Experiment, logsDir: string, log: (line: string) => void, command: string[] | undefined): ProcessLauncher;
+  make(config: Experiment, common: CommonOptions): ProcessLauncher;
 }
 
-/** How each `workers.launcher` starts workers; a string says why it cannot yet. */
-const LAUNCHERS: Record<Experiment["workers"]["launcher"], LauncherEntry | string> = {
-  local: {
-    make: (config, logsDir, log, command) =>
-      new LocalLauncher({
-        count: config.workers.count,
-        devices: config.workers.devices,
-        threadsPerWorker: config.workers.threadsPerWorker,
-        logsDir,
-        ...(command === undefined ? {} : { command }),
-        log,
-      }),
-  },
-  // Workers on other nodes connect over TCP to any of this host's addresses.
+/** What every launcher takes from the config and the run directory. */
+interface CommonOptions {
+  count: number;
+  devices: Experiment["workers"]["devices"];
+  threadsPerWorker: number | undefined;
+  logsDir: string;
+  log: (line: string) => void;
+  command?: string[];
+}
+
+function commonOptions(config: Experiment, logsDir: string, log: (line: string) => void, command: string[] | undefined): CommonOptions {
+  const { count, devices, threadsPerWorker } = config.workers;
+  return { count, devices, threadsPerWorker, logsDir, log, ...(command === undefined ? {} : { command }) };
+}
+
+/** How each `workers.launcher` starts workers. */
+const LAUNCHERS: Record<Experiment["workers"]["launcher"], LauncherEntry> = {
+  local: { make: (_config, common) => new LocalLauncher(common) },
+  // Workers on other nodes connect over TCP to any of this host's addresses (with CURVE, run.ts).
   slurm: {
     bindTo: "tcp://0.0.0.0:*",
-    make: (config, logsDir, log, command) =>
-      new SlurmLauncher({
-        count: config.workers.count,
-        devices: config.workers.devices,
-        threadsPerWorker: config.workers.threadsPerWorker,
-        ...(config.workers.slurm === undefined ? {} : { slurm: config.workers.slurm }),
-        logsDir,
-        ...(command === undefined ? {} : { command }),
-        log,
-      }),
+    make: ({ workers }, common) => new SlurmLauncher({ ...common, ...(workers.slurm === undefined ? {} : { slurm: workers.slurm }) }),
   },
   // One DDP group per worker on this host; only its rank 0 connects (src/launch/torchrun.ts).
   torchrun: {
-    make: (config, logsDir, log, command) =>
-      new TorchrunLauncher({
-        count: config.workers.count,
-        devices: config.workers.devices,
-        threadsPerWorker: config.workers.threadsPerWorker,
-        ...(config.workers.torchrun === undefined ? {} : { torchrun: config.workers.torchrun }),
-        logsDir,
-        ...(command === undefined ? {} : { command }),
-        log,
-      }),
+    make: ({ workers }, common) =>
+      new TorchrunLauncher({ ...common, ...(workers.torchrun === undefined ? {} : { torchrun: workers.torchrun }) }),
   },
 };
 
@@ -82,7 +69,6 @@ export function makeReporter(json: boolean): Reporter {
 
 export async function runCommand(dir: RunDir, config: Experiment, options: RunCommandOptions): Promise<number> {
   const entry = LAUNCHERS[config.workers.launcher];
-  if (typeof entry === "string") throw new UsageError(entry, null);
   const command = workerCommand(config.workers.command);
   const reporter = makeReporter(options.json);
   const events = new EventStream();
@@ -107,7 +93,7 @@ export async function runCommand(dir: RunDir, config: Experiment, options: RunCo
       signal: abort.signal,
       ...(entry.bindTo === undefined ? {} : { bindTo: entry.bindTo }),
       launcher: ({ runDir, log }) => {
-        launcher = entry.make(config, runDir.logsDir, log, command);
+        launcher = entry.make(config, commonOptions(config, runDir.logsDir, log, command));
         return launcher;
       },
     });
