@@ -57,7 +57,9 @@ bench: setup
 	$(PY) bench/loss_speed.py
 	npx tsx bench/controller_overhead.ts
 	npx tsx bench/scale_check.ts
+	npx tsx bench/checkpoint_transfer.ts
 	$(PY) bench/reid_eval.py
+	$(PY) bench/face_identification.py
 
 clean:
 	rm -rf node_modules $(VENV)

@@ -1,17 +1,16 @@
 /**
- * Controller overhead and checkpoint transfer (DESIGN.md section 11):
+ * Controller overhead (DESIGN.md section 11):
  *
- * 1. Overhead per epoch: a real controller (src/orchestrate) drives simulated worker
+ * Overhead per epoch: a real controller (src/orchestrate) drives simulated worker
  *    processes (test/helpers/fake-worker-main.ts with `instant`: a task is one copy of
  *    the start state), so the wall time of an epoch is everything but training and
  *    evaluation: dispatch, messages, the winner's upload (sha256 check, atomic write),
  *    the downloads of w_t by the workers (with their sha256 check), journal and pruning.
  *    With the real Python worker available, the digits demo is run too and the overhead
  *    of the same shape is set against its measured epochs.
- * 2. Checkpoint transfer of a ~100 MB state to 4 worker processes: the controller's path
- *    (RouterEndpoint: a checked `checkpoint` header + the payload; receivers validate the
- *    header, with and without the sha256 check) against a raw ZeroMQ ROUTER send of the
- *    same bytes, alternating in the same run.
+ *
+ * Checkpoint transfers (chunks with credit) are measured by bench/checkpoint_transfer.ts;
+ * the scale of the coordination with B up to 256 by bench/scale_check.ts.
  *
  *   npx tsx bench/controller_overhead.ts [--quick] [--no-real] [--write]
  *
@@ -21,17 +20,12 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { execa } from "execa";
-import * as zmq from "zeromq";
 import { LocalLauncher } from "../src/launch/local.js";
 import { REPO_ROOT, pythonPath, resolvePython } from "../src/launch/python.js";
 import { EventStream, type TimedEvent } from "../src/orchestrate/events.js";
 import type { EpochRecord } from "../src/orchestrate/journal.js";
 import { startRun } from "../src/orchestrate/run.js";
-import { encodeSafetensors } from "../src/orchestrate/safetensors.js";
 import { type Experiment, parseExperiment } from "../src/schema/index.js";
-import { sha256Hex } from "../src/transport/digest.js";
-import { RouterEndpoint } from "../src/transport/router.js";
 
 const args = new Set(process.argv.slice(2));
 const quick = args.has("--quick");
@@ -138,99 +132,13 @@ async function realDigits(): Promise<{ epochMs: number[]; stateBytes: number; B:
   };
 }
 
-/** Lets freshly started processes finish starting up before anything is timed. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 1000));
-
-type SinkMode = "raw" | "amlfs" | "amlfs-nohash";
-
-/** One way to send a transfer to every sink and wait until each acknowledged it. */
-interface Path {
-  round(bytes: Buffer, sha256: string): Promise<number>;
-  stop(): Promise<void>;
-}
-
-/** The raw baseline: a plain ZeroMQ ROUTER sending the bytes as one frame. */
-async function rawPath(): Promise<Path & { endpoint: string; wait(count: number): Promise<void> }> {
-  const router = new zmq.Router({ linger: 0, maxMessageSize: -1 });
-  await router.bind("tcp://127.0.0.1:*");
-  const ids: Buffer[] = [];
-  return {
-    endpoint: router.lastEndpoint as string,
-    async wait(count) {
-      while (ids.length < count) ids.push((await router.receive())[0] as Buffer);
-    },
-    async round(bytes) {
-      const started = performance.now();
-      for (const id of ids) await router.send([id, bytes]);
-      for (let i = 0; i < ids.length; i++) await router.receive();
-      return performance.now() - started;
-    },
-    async stop() {
-      for (const id of ids) await router.send([id, "stop"]);
-      router.close();
-    },
-  };
-}
-
-/** The controller's path: RouterEndpoint sending a checked `checkpoint` message, as Controller serves w_t. */
-async function amlfsPath(runId: string): Promise<Path & { endpoint: string; wait(count: number): Promise<void> }> {
-  const router = await RouterEndpoint.bind({ runId, log: () => {} });
-  const ready: string[] = [];
-  let acks = 0;
-  let expected = Number.POSITIVE_INFINITY;
-  // The sinks' "ready" and "got" are not protocol messages: the router rejects them, which
-  // is how their arrival is seen without a second socket.
-  router.onReject((rejection) => (ready.length < expected ? ready.push(rejection.from) : acks++));
-  return {
-    endpoint: router.endpoint,
-    async wait(count) {
-      expected = count;
-      while (ready.length < count) await new Promise((resolve) => setTimeout(resolve, 5));
-    },
-    async round(bytes, sha256) {
-      acks = 0;
-      const started = performance.now();
-      for (const id of ready) router.send(id, "checkpoint", { sha256, sizeBytes: bytes.byteLength, taskId: "e0000-s00-a0" }, [bytes]);
-      while (acks < ready.length) await new Promise((resolve) => setImmediate(resolve));
-      return performance.now() - started;
-    },
-    async stop() {
-      await router.close();
-    },
-  };
-}
-
-/** MB/s of sending `bytes` to `count` sink processes, the modes alternating round by round. */
-async function transfer(bytes: Buffer, count: number, reps: number): Promise<Record<SinkMode, number[]>> {
-  const runId = "bench-transfer";
-  const sha256 = sha256Hex(bytes);
-  const paths = { raw: await rawPath(), amlfs: await amlfsPath(runId), "amlfs-nohash": await amlfsPath(runId) };
-  const sink = join(REPO_ROOT, "bench/transfer-sink.ts");
-  const pairs = Object.entries(paths).map(([mode, path]) => `${mode}=${path.endpoint}`);
-  const children = Array.from({ length: count }, (_, i) =>
-    execa(process.execPath, ["--import", "tsx", sink, `w${i}`, runId, ...pairs], { stdio: "inherit", reject: false }),
-  );
-  for (const path of Object.values(paths)) await path.wait(count);
-  await settle();
-  const rates: Record<SinkMode, number[]> = { raw: [], amlfs: [], "amlfs-nohash": [] };
-  for (let rep = 0; rep < reps; rep++) {
-    for (const mode of ["raw", "amlfs-nohash", "amlfs"] as const) {
-      const ms = await paths[mode].round(bytes, sha256);
-      rates[mode].push((count * bytes.byteLength) / MB / (ms / 1000));
-    }
-  }
-  for (const path of Object.values(paths)) await path.stop();
-  await Promise.all(children);
-  return rates;
-}
-
 async function main(): Promise<void> {
   const lines: string[] = [];
   const say = (text = "") => {
     lines.push(text);
     process.stdout.write(`${text}\n`);
   };
-  say("# Controller overhead and checkpoint transfer");
+  say("# Controller overhead");
   say();
   say(`Command: \`npx tsx bench/controller_overhead.ts${process.argv.slice(2).map((arg) => ` ${arg}`).join("")}\` (--write writes this file)`);
   say(`Machine: ${cpus()[0]?.model ?? "?"}, ${availableParallelism()} cores, Node ${process.version}; ${new Date().toISOString().slice(0, 10)}`);
@@ -275,33 +183,12 @@ async function main(): Promise<void> {
   }
   say();
 
-  const size = 100 * MB;
-  const state = encodeSafetensors({ w: new Float64Array(size / 8).fill(0.5) });
-  const reps = quick ? 3 : 9;
-  say(`## 2. Checkpoint transfer: ${(state.byteLength / MB).toFixed(1)} MB to 4 worker processes, ${reps} rounds per mode, alternating`);
-  say();
-  const rates = await transfer(state, 4, reps);
-  const raw = median(rates.raw);
-  say("| path | median throughput (all 4 receivers) | rounds | share of raw |");
-  say("|---|---|---|---|");
-  const rows: [SinkMode, string][] = [
-    ["raw", "raw ZeroMQ ROUTER -> DEALER, same bytes"],
-    ["amlfs-nohash", "controller path (RouterEndpoint, checked header), receivers validate the header"],
-    ["amlfs", "controller path, receivers validate header, size and sha256 (as the protocol requires)"],
-  ];
-  for (const [mode, label] of rows) {
-    say(`| ${label} | ${median(rates[mode]).toFixed(0)} MB/s | ${rates[mode].map((r) => r.toFixed(0)).join(", ")} | ${((median(rates[mode]) / raw) * 100).toFixed(0)} % |`);
-  }
-  say();
   say("## Notes");
   say();
   say("- Overhead per epoch is the wall time from one epoch-start to the next with workers that answer at once, so it is");
   say("  everything the controller adds to an epoch: dispatch and messages, the downloads of w_t by the workers that do not");
   say("  hold it (with their sha256 check), the winner's upload (sha256 check on receipt), and the checkpoint and journal");
   say("  writes (atomic, fsynced), which overlap the next epoch. The last column is overhead / 0.02.");
-  say("- Transfer: the same 4 receiving processes serve all three paths, rounds alternate, medians are reported. The");
-  say("  sha256 check on receipt is the protocol's (docs/protocol.md); on this 2-core machine the 4 receivers hash their");
-  say("  copies on 2 cores, which bounds that row; the header-only row is the controller's own sending path.");
   say("- Shared 2-core VM: other jobs ran at the same time, so single rounds vary; compare rows of the same run.");
   say();
   if (args.has("--write")) writeFileSync(join(REPO_ROOT, "bench/results/controller_overhead.md"), `${lines.join("\n")}\n`);
