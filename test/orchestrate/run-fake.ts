@@ -35,6 +35,7 @@ export async function runFake(
     if (options.abortWhen?.(event) === true && !abort.signal.aborted) abort.abort("test");
   });
   const workers: FakeWorker[] = [];
+  const { onEndpoint: alsoOnEndpoint, ...extra } = options.extra ?? {};
   const runOptions: RunOptions = {
     events,
     launcher: () => null,
@@ -44,8 +45,9 @@ export async function runFake(
     log: (line) => logs.push(line),
     onEndpoint: (endpoint, runId) => {
       for (const { id, ...rest } of specs) workers.push(new FakeWorker({ ...rest, endpoint, runId, workerId: id, heartbeatMs: 100 }));
+      alsoOnEndpoint?.(endpoint, runId);
     },
-    ...options.extra,
+    ...extra,
   };
   let outcome: RunOutcome | null = null;
   let error: Error | null = null;
