@@ -97,7 +97,10 @@ describe("amlfs search / resume with worker processes", () => {
     const types = events.map((event) => event.type);
     expect(types[0]).toBe("run-start");
     expect(types.filter((type) => type === "epoch-end")).toHaveLength(3);
-    expect(types.filter((type) => type === "worker-up")).toHaveLength(2);
+    // Both workers are started; the second may connect only after this quick run is over.
+    expect(types.filter((type) => type === "worker-up").length).toBeGreaterThanOrEqual(1);
+    const started = readFileSync(join(out, "logs", "controller.log"), "utf8").match(/started worker w\d /g) ?? [];
+    expect(started.sort()).toEqual(["started worker w0 ", "started worker w1 "]);
     expect(types.at(-2)).toBe("run-end");
     expect(events.at(-1)).toMatchObject({ type: "summary", status: "finished", runDir: out });
     checkFinishedRun(out);
