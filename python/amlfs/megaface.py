@@ -27,10 +27,11 @@ import torch
 
 from .baselines.cosface import OPTIONS, trained_face_net
 from .baselines.errors import BaselineError
+from .baselines.face_recipe import face_descriptors
 from .baselines.options import parse_options
 from .checkpoint import CheckpointError, model_tensors
 from .data import DataError
-from .data.face import FaceImageDataset, face_eval_transform, with_flipped
+from .data.face import FaceImageDataset
 from .eval import identification_rank1, iter_feature_chunks, read_feature_list, read_list_file, write_feature_file
 
 FINAL_MODEL = Path("final") / "model.safetensors"
@@ -51,18 +52,11 @@ def extract(run_dir: str, list_json: str, images: str, out: str, suffix: str, de
     dataset = FaceImageDataset([str(Path(images) / p) for p in paths], None, options["heightPx"], options["widthPx"])
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size)
     started, written = time.monotonic(), 0
-    with torch.no_grad():
-        for pixels, _ in loader:
-            x = face_eval_transform(pixels).to(device)
-            if options["flipTest"]:
-                features, flipped = model.embed(with_flipped(x)).chunk(2)
-                features = torch.cat([features, flipped], dim=1)
-            else:
-                features = model.embed(x)
-            for feature in features.cpu().numpy():
-                write_feature_file(Path(out) / (paths[written] + suffix), feature)
-                written += 1
-            log(f"extract: {written}/{len(paths)} images ({written / max(time.monotonic() - started, 1e-9):.0f}/s)")
+    for features in face_descriptors(model, loader, device, options["flipTest"]):
+        for feature in features.cpu().numpy():
+            write_feature_file(Path(out) / (paths[written] + suffix), feature)
+            written += 1
+        log(f"extract: {written}/{len(paths)} images ({written / max(time.monotonic() - started, 1e-9):.0f}/s)")
     return written
 
 

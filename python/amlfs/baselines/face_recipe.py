@@ -53,6 +53,19 @@ class FaceConfig:
     num_workers: int = 0
 
 
+@torch.no_grad()
+def face_descriptors(model: nn.Module, loader: DataLoader, device: torch.device, flip_test: bool):
+    """Per batch of ``loader`` (uint8 images, labels): the descriptors ``concat(f(image), f(flip))``
+    ``[n, 2D]`` (CosFace Sec. 4.1), or ``f(image)`` ``[n, D]`` without ``flip_test``; ``f`` is ``model.embed``."""
+    for pixels, _ in loader:
+        x = face_eval_transform(pixels).to(device)
+        if flip_test:
+            features, flipped = model.embed(with_flipped(x)).chunk(2)
+            yield combine_flip(features, flipped, "concat")
+        else:
+            yield model.embed(x)
+
+
 class FaceRecipe(Recipe):
     reward_metric = "verificationAccuracy"
 
@@ -126,20 +139,11 @@ class FaceRecipe(Recipe):
         self.model.train()
         return [SoftmaxBranch(normalized_cosine(self.model.embed(x), self.model.head.weight), self.model.head.scale, y)]
 
-    @torch.no_grad()
     def extract(self, paths) -> torch.Tensor:
         """Descriptors ``[N, 2D]`` (``concat(f(image), f(flip))``) or ``[N, D]`` without ``flip_test``."""
         self.model.eval()
-        parts = []
-        for pixels, _ in self._loader(paths):
-            x = face_eval_transform(pixels).to(self.device)
-            if self.config.flip_test:
-                features, flipped = self.model.embed(with_flipped(x)).chunk(2)
-                features = combine_flip(features, flipped, "concat")
-            else:
-                features = self.model.embed(x)
-            parts.append(features.cpu())
-        return torch.cat(parts)
+        return torch.cat([features.cpu() for features in face_descriptors(self.model, self._loader(paths), self.device,
+                                                                          self.config.flip_test)])
 
     def evaluate(self, split: str) -> Dict[str, float]:
         """``verificationAccuracy`` (mean over folds), ``verificationAccuracyStd`` (population std) and
