@@ -132,8 +132,8 @@ class FaceRecipe(Recipe):
         """The searched head's branch; none with a fixed head (its loss is not replaced)."""
         if not self.searched:
             return []
-        items = [FaceImageDataset(self.data.train.paths, self.data.train.labels, *self.config.input_px)[i]
-                 for i in range(min(count, len(self.data.train)))]
+        train = FaceImageDataset(self.data.train.paths, self.data.train.labels, *self.config.input_px)
+        items = [train[i] for i in range(min(count, len(train)))]
         x = face_eval_transform(torch.stack([pixels for pixels, _ in items])).to(self.device)
         y = torch.tensor([label for _, label in items], device=self.device)
         self.model.train()
