@@ -117,12 +117,17 @@ def broadcast(scale, n, c):
 
 
 def loss_case(theta, m, cosine, target, scale):
-    """Per-sample loss, log tau, floored, d sum(loss)/d cosine and /d scale."""
+    """Per-sample loss, log tau, floored, d sum(loss)/d cosine and /d scale.
+
+    ``gradScale`` is the paper's gradient of a tensor scale (through ``s_y t(cos_y)``,
+    the loss option ``t_scale_grad = "full"``); ``gradScalePlain`` that of ``"plain"``,
+    where the target's scale gets the gradient of the untransformed ``s_y cos_y``.
+    """
     n, c = len(cosine), len(cosine[0])
     s = broadcast(scale, n, c)
     a_t, _, _, _ = split(theta, m)
     out = {"loss": [], "logTau": [], "floored": [], "gradCosine": []}
-    grad_scale_full = []
+    grad_scale_full, grad_scale_plain = [], []
     for r in range(n):
         y = target[r]
         logits = [s(r, j) * cosine[r][j] for j in range(c)]
@@ -141,7 +146,7 @@ def loss_case(theta, m, cosine, target, scale):
         out["floored"].append(floored)
         # dL/df'_j = coef * (q_j - [j == y]), with q_y - 1 = -(sum of the other q_j)
         g_logit = [coef * (-math.fsum(others) if j == y else math.exp(v - lse)) for j, v in enumerate(logits)]
-        g_cos, g_s = [], []
+        g_cos, g_s, g_plain = [], [], []
         for j in range(c):
             if j == y:
                 g_cos.append(g_logit[j] * s(r, j) * a_t[i_t])
@@ -149,15 +154,18 @@ def loss_case(theta, m, cosine, target, scale):
             else:
                 g_cos.append(g_logit[j] * s(r, j))
                 g_s.append(g_logit[j] * cosine[r][j])
+            g_plain.append(g_logit[j] * cosine[r][j])
         out["gradCosine"].append(g_cos)
         grad_scale_full.append(g_s)
+        grad_scale_plain.append(g_plain)
     if not isinstance(scale, (int, float)):
         rows, cols = len(scale), len(scale[0])
-        reduced = [[0.0] * cols for _ in range(rows)]
-        for r in range(n):
-            for j in range(c):
-                reduced[r if rows > 1 else 0][j if cols > 1 else 0] += grad_scale_full[r][j]
-        out["gradScale"] = reduced
+        for key, full in (("gradScale", grad_scale_full), ("gradScalePlain", grad_scale_plain)):
+            reduced = [[0.0] * cols for _ in range(rows)]
+            for r in range(n):
+                for j in range(c):
+                    reduced[r if rows > 1 else 0][j if cols > 1 else 0] += full[r][j]
+            out[key] = reduced
     return out
 
 
@@ -473,10 +481,12 @@ def wire_cases():
         "heartbeat": msg("heartbeat"),
         "initRequest": msg("initRequest", "controller", seed=7),
         "task": msg("task", "controller", taskId="e0003-s01-a0", kind="train", epoch=3, sample=1,
-                    theta=identity(2), M=2, start=sha, seed=99, split="val"),
+                    theta=identity(2), M=2, tScaleGrad="plain", start=sha, seed=99, split="val"),
         "progress": msg("progress", taskId="e0003-s01-a0", step=10, steps=45, loss=0.731, samplesPerSec=812.5),
         "result": msg("result", taskId="e0003-s01-a0", ok=True, reward=0.912, trainLoss=0.42,
-                      metrics={"top1": 0.912}, timingsMs={"train": 5120.0, "eval": 310.5}),
+                      metrics={"top1": 0.912}, timingsMs={"train": 5120.0, "eval": 310.5},
+                      lossStats={"examples": 1437, "flooredShare": 0.0, "deadShare": 0.021, "meanC": 0.93,
+                                 "tDeadShare": 0.0, "meanTSlope": 1.04}),
         "result/failed": msg("result", taskId="e0003-s02-a1", ok=False, reward=None, trainLoss=None, metrics={},
                              timingsMs={}, reason="loss is NaN at step 17"),
         "keep": msg("keep", "controller", taskId="e0003-s01-a0", keep=True),
@@ -510,6 +520,9 @@ def wire_cases():
     bad("task/bad-sha", dict(valid["task"], start="xyz"), "start")
     bad("task/negative-epoch", dict(valid["task"], epoch=-1), "epoch")
     bad("task/unknown-kind", dict(valid["task"], kind="dance"), "kind")
+    bad("task/unknown-tScaleGrad", dict(valid["task"], tScaleGrad="sometimes"), "tScaleGrad")
+    bad("result/lossStats-share-over-1", dict(valid["result"], lossStats=dict(valid["result"]["lossStats"], deadShare=1.5)),
+        "lossStats")
     bad("hello/missing-versions", without(valid["hello"], "versions"), "versions")
     bad("progress/step-fraction", dict(valid["progress"], step=1.5), "step")
     bad("result/reward-string", dict(valid["result"], reward="0.9"), "reward")

@@ -11,7 +11,7 @@
 import type { Launcher } from "../launch/launcher.js";
 import type { Experiment } from "../schema/index.js";
 import type { MessageOf } from "../schema/wire/messages.js";
-import { type PolicyState, finishEpoch, planEpoch, validityReport } from "../search/index.js";
+import { type PolicyState, finishEpoch, lossTheta, planEpoch, validityReport } from "../search/index.js";
 import type { RouterEndpoint } from "../transport/router.js";
 import { EpochRun, type TaskSpec } from "./epoch-run.js";
 import { RunError } from "./errors.js";
@@ -160,7 +160,9 @@ export class Controller {
   async #runEpoch(epoch: number): Promise<void> {
     const start = this.#start as { stored: StoredCheckpoint; bytes: Buffer };
     const thetas = planEpoch(this.#policy, epoch);
-    const run = new EpochRun(epoch, thetas, taskSeed(this.#config.seed, epoch), start.stored.sha256);
+    const { M, space } = this.#config.search;
+    const lossThetas = thetas.map((theta) => lossTheta(theta, M, space)); // what the workers train
+    const run = new EpochRun(epoch, lossThetas, taskSeed(this.#config.seed, epoch), start.stored.sha256);
     const epochs = this.#config.search.epochs;
     this.#events.emit({ type: "epoch-start", epoch, epochs, B: thetas.length, start: start.stored.file });
     this.#epoch = run;
@@ -189,6 +191,7 @@ export class Controller {
       epoch,
       seed: run.seed,
       thetas,
+      lossThetas,
       rewards,
       failures: run.failures,
       normalized: outcome.normalized,
@@ -198,7 +201,7 @@ export class Controller {
       mu: outcome.state.mu,
       adam: outcome.state.adam,
       applied: outcome.applied,
-      validity: thetas.map((theta) => validityReport(theta, this.#config.search.M)),
+      validity: lossThetas.map((theta) => validityReport(theta, M)),
       winner: { taskId: winner.taskId, workerId: winner.workerId },
       ...{ checkpoint: stored.file, sha256: stored.sha256, sizeBytes: stored.sizeBytes },
       timingsMs: { epoch: Date.now() - run.startedMs, upload: uploadMs, tasks: run.timings() },
@@ -295,7 +298,8 @@ export class Controller {
     const start = this.#start as { stored: StoredCheckpoint; bytes: Buffer };
     const epochs = this.#config.search.epochs;
     const last = this.#point.epochs.at(-1);
-    const theta = last === undefined ? this.#policy.mu : (last.thetas[last.best] as number[]);
+    const { M, space } = this.#config.search;
+    const theta = lossTheta(last === undefined ? this.#policy.mu : (last.thetas[last.best] as number[]), M, space);
     const seed = taskSeed(this.#config.seed, epochs);
     const spec: TaskSpec = { kind: "evaluate", epoch: epochs, sample: 0, theta, seed, start: start.stored.sha256, split: "test" };
     let outcome: { message: MessageOf<"result">; workerId: string } | null = null;

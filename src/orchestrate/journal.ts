@@ -40,7 +40,10 @@ export const epochRecord = z.object({
   kind: z.literal("epoch"),
   epoch: z.number().int().min(0),
   seed: z.number().int().min(0),
+  /** The samples theta_k ~ N(mu, sigmaStd^2 I) (held coordinates at mu), as REINFORCE uses them. */
   thetas: z.array(vector),
+  /** What each sample trained: its theta mapped by search.space (absent in journals of earlier versions). */
+  lossThetas: z.array(vector).optional(),
   rewards: z.array(z.number().nullable()),
   failures: z.array(failureRecord),
   normalized: z.array(z.number().nullable()),

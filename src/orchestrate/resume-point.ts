@@ -22,8 +22,8 @@ export interface ResumePoint {
 }
 
 export function policyConfig(config: Experiment): PolicyConfig {
-  const { mode, M, B, sigmaStd, lr, init } = config.search;
-  return { mode, M, B, sigmaStd, lr, seed: config.seed, init };
+  const { mode, M, B, sigmaStd, lr, init, space } = config.search;
+  return { mode, M, B, sigmaStd, lr, seed: config.seed, init, space };
 }
 
 export function resumePoint(config: Experiment, records: readonly JournalRecord[], journalPath = "journal"): ResumePoint {

@@ -3,7 +3,7 @@
  * Each issue names its path, what was expected and what was given.
  */
 import type { z } from "zod";
-import { DEFAULT_B, METRICS_BY_DATASET } from "./sections.js";
+import { BUILT_IN_DATASETS, DEFAULT_B, METRICS_BY_DATASET } from "./sections.js";
 import type { ExperimentInput } from "./experiment.js";
 
 type Context = z.RefinementCtx<ExperimentInput>;
@@ -50,11 +50,35 @@ export function checkExperiment(config: ExperimentInput, ctx: Context): void {
       input: search.init.theta,
     });
   }
-  if (dataset.kind !== "digits" && dataset.root === "") {
+  const bTau0 = 3 * search.M;
+  if (
+    search.space === "anchored" &&
+    search.init.kind === "theta" &&
+    search.init.theta.length === 4 * search.M &&
+    search.init.theta[bTau0] !== 0 &&
+    valid(ctx, "search.M", "search.space")
+  ) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["search", "init", "theta", bTau0],
+      message: `expected 0: b_tau[0] (index ${bTau0}) is held at 0 under search.space "anchored" (tau(0) = 0); use "paper" for another value`,
+      input: search.init.theta[bTau0],
+    });
+  }
+  const builtIn = BUILT_IN_DATASETS.includes(dataset.kind);
+  if (!builtIn && dataset.root === "") {
     ctx.addIssue({
       code: "custom",
       path: ["dataset", "root"],
-      message: `expected the directory of the ${dataset.kind} dataset (only "digits" is built in)`,
+      message: `expected the directory of the ${dataset.kind} dataset (only ${BUILT_IN_DATASETS.map((kind) => JSON.stringify(kind)).join(" and ")} are built in)`,
+      input: dataset.root,
+    });
+  }
+  if (builtIn && dataset.root !== "") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["dataset", "root"],
+      message: `expected "" (or no value): ${dataset.kind} is built in and reads nothing from disk`,
       input: dataset.root,
     });
   }

@@ -15,6 +15,15 @@ export {
   type PieceValue,
   type ThetaParts,
 } from "./space.js";
+export {
+  SPACE_FORMS,
+  checkSpaceForm,
+  lossTheta,
+  sampledCoordinates,
+  tScaleGrad,
+  type SpaceForm,
+  type TScaleGrad,
+} from "./space-form.js";
 export { validityReport, type ValidityReport } from "./validity.js";
 export { Rng, type RngState } from "./rng.js";
 export { sampleThetas, type SampleRequest } from "./sample.js";

@@ -12,6 +12,7 @@ import { policyUpdate } from "./reinforce.js";
 import { normalizeRewards } from "./rewards.js";
 import { sampleThetas } from "./sample.js";
 import { checkTheta, cosineMargin, dim, identity } from "./space.js";
+import { type SpaceForm, checkInitInSpace, checkSpaceForm, sampledCoordinates } from "./space-form.js";
 import { requireInteger, requirePositive, requireUint32 } from "./validate.js";
 
 export type SearchMode = "amlfs" | "fixed" | "baseline";
@@ -29,6 +30,8 @@ export interface PolicyConfig {
   lr: number;
   seed: number;
   init: MuInit;
+  /** How a sample becomes the trained loss (space-form.ts); default "anchored". */
+  space?: SpaceForm;
 }
 
 /** Everything the policy carries between epochs; plain JSON. */
@@ -39,6 +42,7 @@ export interface PolicyState {
   sigmaStd: number;
   lr: number;
   seed: number;
+  space: SpaceForm;
   mu: number[];
   adam: AdamState;
 }
@@ -85,9 +89,11 @@ export function createPolicy(config: PolicyConfig): PolicyState {
   requirePositive("sigmaStd", config.sigmaStd);
   requirePositive("lr", config.lr);
   requireUint32("seed", config.seed);
+  const space = checkSpaceForm(config.space ?? "anchored");
   const mu = initialMu(config.init, config.M);
+  checkInitInSpace(mu, config.M, space);
   const { mode, M, B, sigmaStd, lr, seed } = config;
-  return { mode, M, B, sigmaStd, lr, seed, mu, adam: adamInit(dim(M)) };
+  return { mode, M, B, sigmaStd, lr, seed, space, mu, adam: adamInit(dim(M)) };
 }
 
 /** The thetas to train in `epoch` (0-based), one task each. */
@@ -96,7 +102,8 @@ export function planEpoch(state: PolicyState, epoch: number): number[][] {
     requireUint32("epoch", epoch);
     return [[...state.mu]];
   }
-  return sampleThetas({ seed: state.seed, epoch, mu: state.mu, sigmaStd: state.sigmaStd, B: state.B });
+  const { seed, mu, sigmaStd, B } = state;
+  return sampleThetas({ seed, epoch, mu, sigmaStd, B, sampled: sampledCoordinates(state.space, state.M) });
 }
 
 /** The state after an epoch whose tasks ran `thetas` and earned `rewards` (null if failed). */

@@ -87,7 +87,7 @@ describe("parseExperiment messages: <source>: <path>: expected ..., got ...", ()
 
   it("names an unknown key and suggests the intended one", () => {
     expect(problems(withSearch({ sigmastd: 0.1 }))).toEqual([
-      'exp.json: search: unknown key "sigmastd" (did you mean "sigmaStd"?); expected only mode, B, M, sigmaStd, lr, epochs, init',
+      'exp.json: search: unknown key "sigmastd" (did you mean "sigmaStd"?); expected only mode, B, M, sigmaStd, lr, epochs, init, space',
     ]);
     expect(problems({ ...minimal, extra: true })[0]).toContain('(top level): unknown key "extra"');
     expect(problems({ ...minimal, baseline: { name: "resnet20", option: {} } })[0]).toContain(
@@ -109,8 +109,11 @@ describe("parseExperiment messages: <source>: <path>: expected ..., got ...", ()
       "exp.json: search.init.theta: expected 4 * search.M = 8 numbers, got an array of 4 items",
     ]);
     expect(problems({ ...minimal, dataset: { kind: "market1501" }, reward: { metric: "top1" } })).toEqual([
-      'exp.json: dataset.root: expected the directory of the market1501 dataset (only "digits" is built in), got ""',
+      'exp.json: dataset.root: expected the directory of the market1501 dataset (only "digits" and "synthetic-classes" are built in), got ""',
       'exp.json: reward.metric: expected "mAP" or "rank1" for dataset market1501, got "top1"',
+    ]);
+    expect(problems({ ...minimal, baseline: { name: "cosine-mlp" }, dataset: { kind: "synthetic-classes", root: "/data/x" } })).toEqual([
+      'exp.json: dataset.root: expected "" (or no value): synthetic-classes is built in and reads nothing from disk, got "/data/x"',
     ]);
   });
 

@@ -12,6 +12,7 @@ const base: PolicyConfig = {
   lr: 0.05,
   seed: 3,
   init: { kind: "identity" },
+  space: "paper",
 };
 
 describe("initialMu", () => {
@@ -51,6 +52,28 @@ describe("modes", () => {
     expect(planEpoch(outcome.state, 1)).toEqual(
       sampleThetas({ seed: 3, epoch: 1, mu: cosineMargin(2, 0.3), sigmaStd: 0.2, B: 4 }),
     );
+  });
+
+  it("anchored (the default) holds b_tau[0] at mu's value and draws the other coordinates as paper does", () => {
+    const { space: _paper, ...config } = base;
+    const anchored = createPolicy(config);
+    expect(anchored.space).toBe("anchored");
+    const paper = planEpoch(createPolicy(base), 0);
+    const held = planEpoch(anchored, 0);
+    held.forEach((theta, k) => {
+      theta.forEach((value, d) => expect(value).toBe(d === 3 * base.M ? 0 : paper[k]![d]));
+    });
+    const outcome = finishEpoch(anchored, held, [0.1, 0.4, 0.3, 0.2]);
+    expect(outcome.state.mu[3 * base.M]).toBe(0);
+    expect(outcome.state.mu[3 * base.M + 1]).not.toBe(0);
+  });
+
+  it("anchored refuses a mu_0 with b_tau[0] != 0, paper takes it", () => {
+    const theta = [...identity(2)];
+    theta[6] = 0.1;
+    expectThrowsNaming(() => createPolicy({ ...base, space: "anchored", init: { kind: "theta", theta } }), "init");
+    expect(createPolicy({ ...base, init: { kind: "theta", theta } }).mu).toEqual(theta);
+    expectThrowsNaming(() => createPolicy({ ...base, space: "curved" as "paper" }), "space");
   });
 
   it("baseline runs mu_0 once per epoch", () => {

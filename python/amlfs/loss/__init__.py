@@ -5,11 +5,13 @@ from .module import SearchedSoftmaxLoss
 from .piecewise_linear import interval_index, piecewise_linear
 from .search_space import SearchSpace, ThetaParts
 from .searched_softmax import searched_softmax_loss, searched_softmax_terms
+from .stats import LossStats
 
 __all__ = [
     "TAU_FLOOR",
     "LogTau",
     "LossInputError",
+    "LossStats",
     "SearchSpace",
     "SearchedSoftmaxLoss",
     "ThetaParts",

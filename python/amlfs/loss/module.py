@@ -12,8 +12,10 @@ from .searched_softmax import (
     check_cosine,
     check_reduction,
     check_scale,
+    check_t_scale_grad,
     check_target,
 )
+from .stats import LossStats
 
 
 class SearchedSoftmaxLoss(nn.Module):
@@ -24,18 +26,34 @@ class SearchedSoftmaxLoss(nn.Module):
     validates it. ``forward(cosine [N, C], target [N], scale)`` is
     :func:`amlfs.searched_softmax_loss` with this ``theta``.
 
+    Every call made with gradients enabled (training) is counted in :attr:`stats`
+    (:class:`~amlfs.loss.stats.LossStats`: the share of examples floored or with a
+    vanishing gradient factor); ``stats.reset()`` starts a new count.
+
     Args:
         num_intervals: ``M``, the number of intervals of ``t`` and ``tau``.
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        t_scale_grad: ``"plain"`` or ``"full"``, see :func:`amlfs.searched_softmax_loss`;
+            settable later as an attribute.
     """
 
     theta_buffer: torch.Tensor
 
-    def __init__(self, num_intervals: int = 6, reduction: str = "mean"):
+    def __init__(self, num_intervals: int = 6, reduction: str = "mean", t_scale_grad: str = "plain"):
         super().__init__()
         self.space = SearchSpace(num_intervals)
         self.reduction = check_reduction(reduction)
+        self.t_scale_grad = t_scale_grad
+        self.stats = LossStats()
         self.register_buffer("theta_buffer", self.space.identity())
+
+    @property
+    def t_scale_grad(self) -> str:
+        return self._t_scale_grad
+
+    @t_scale_grad.setter
+    def t_scale_grad(self, value: str) -> None:
+        self._t_scale_grad = check_t_scale_grad(value)
 
     @property
     def theta(self) -> torch.Tensor:
@@ -53,7 +71,9 @@ class SearchedSoftmaxLoss(nn.Module):
         cosine = check_cosine(cosine)
         target = check_target(target, cosine)
         theta = prepare_theta(self.space.values(self.theta_buffer), cosine.device)  # also after load_state_dict
-        return apply_checked(cosine, target, theta, check_scale(scale, cosine), check_reduction(self.reduction))
+        stats = self.stats if torch.is_grad_enabled() else None
+        scale = check_scale(scale, cosine)
+        return apply_checked(cosine, target, theta, scale, self.reduction, self.t_scale_grad, stats)
 
     def _apply(self, fn, recurse=True):
         # theta stays float64 when the module is cast (.half(), .to(torch.float32)); only
@@ -64,4 +84,6 @@ class SearchedSoftmaxLoss(nn.Module):
         return self
 
     def extra_repr(self) -> str:
-        return f"num_intervals={self.space.num_intervals}, reduction={self.reduction!r}"
+        return (
+            f"num_intervals={self.space.num_intervals}, reduction={self.reduction!r}, t_scale_grad={self.t_scale_grad!r}"
+        )

@@ -15,7 +15,7 @@ import torch
 from .errors import LossInputError
 from .prepared_theta import PreparedTheta, prepare_theta
 from .search_space import SearchSpace
-from .searched_softmax_function import REDUCTIONS, SearchedSoftmaxFunction, Terms, softmax_terms
+from .searched_softmax_function import REDUCTIONS, T_SCALE_GRADS, SearchedSoftmaxFunction, Terms, softmax_terms
 
 Scale = Union[float, torch.Tensor]
 
@@ -28,6 +28,7 @@ def searched_softmax_loss(
     reduction: str = "mean",
     *,
     num_intervals: Optional[int] = None,
+    t_scale_grad: str = "plain",
 ) -> torch.Tensor:
     """Searched softmax loss of AM-LFS; the identity ``theta`` gives ``F.cross_entropy(scale * cosine, target)``.
 
@@ -45,13 +46,18 @@ def searched_softmax_loss(
         reduction: ``"mean"`` (over samples), ``"sum"`` or ``"none"`` (``[N]``).
         num_intervals: ``M``; when given, ``theta`` must have ``4 M`` entries, otherwise
             ``M = len(theta) / 4``.
+        t_scale_grad: with a tensor ``scale``, how it gets its gradient through the target
+            logit ``f'_y = s_y t(cos_y)``: ``"plain"`` (default) as for ``s_y cos_y``, so a
+            sampled ``t`` cannot be met by growing the scale of an unnormalized head;
+            ``"full"`` through ``t(cos_y)``, the paper read literally. The value, and every
+            gradient under the identity ``theta``, are the same either way.
 
     Returns:
         The loss in the dtype of ``cosine`` (float32 for 16-bit inputs).
 
     Raises:
         LossInputError (a ``ValueError``) naming ``cosine``, ``target``, ``theta``, ``scale``,
-        ``reduction`` or ``num_intervals``.
+        ``reduction``, ``num_intervals`` or ``t_scale_grad``.
 
     The backward is hand-written (``docs/algorithm.md``); double backward
     (``create_graph=True``) is not supported and raises.
@@ -59,7 +65,8 @@ def searched_softmax_loss(
     cosine = check_cosine(cosine)
     target = check_target(target, cosine)
     theta = check_theta(theta, cosine.device, num_intervals)
-    return apply_checked(cosine, target, theta, check_scale(scale, cosine), check_reduction(reduction))
+    scale = check_scale(scale, cosine)
+    return apply_checked(cosine, target, theta, scale, check_reduction(reduction), check_t_scale_grad(t_scale_grad))
 
 
 def searched_softmax_terms(
@@ -81,9 +88,25 @@ def searched_softmax_terms(
         return softmax_terms(cosine, check_scale(scale, cosine), target, theta)[1]
 
 
-def apply_checked(cosine: torch.Tensor, target: torch.Tensor, theta: PreparedTheta, scale: Scale, reduction: str):
+def apply_checked(
+    cosine: torch.Tensor,
+    target: torch.Tensor,
+    theta: PreparedTheta,
+    scale: Scale,
+    reduction: str,
+    t_scale_grad: str = "plain",
+    stats=None,
+):
     """Run the kernel on inputs that passed the ``check_*`` functions of this module."""
-    return SearchedSoftmaxFunction.apply(cosine, scale, target, theta, reduction)
+    return SearchedSoftmaxFunction.apply(cosine, scale, target, theta, reduction, t_scale_grad, stats)
+
+
+def check_t_scale_grad(t_scale_grad) -> str:
+    if t_scale_grad not in T_SCALE_GRADS:
+        raise LossInputError(
+            f"Expected `t_scale_grad` to be one of {', '.join(map(repr, T_SCALE_GRADS))}, got {t_scale_grad!r}"
+        )
+    return t_scale_grad
 
 
 def check_reduction(reduction) -> str:

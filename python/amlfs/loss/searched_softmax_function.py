@@ -38,6 +38,7 @@ from .piecewise_linear import evaluate_pieces
 from .prepared_theta import PreparedTheta
 
 REDUCTIONS = ("mean", "sum", "none")
+T_SCALE_GRADS = ("plain", "full")
 
 
 class Terms(NamedTuple):
@@ -47,6 +48,7 @@ class Terms(NamedTuple):
     log_tau: LogTau  # log tau_eff(p), c, floored, tau interval
     t_interval: torch.Tensor  # int64, the interval of cos_y on [-1, 1]
     t_slope: torch.Tensor  # a_t of that interval: d t / d cos_y
+    cos_y: torch.Tensor  # the target cosine
     t_y: torch.Tensor  # t(cos_y)
     s_y: Union[float, torch.Tensor]  # the target's scale
     r_y: torch.Tensor  # 1 / (S + 1), S the softmax mass of the other classes relative to their largest
@@ -75,7 +77,7 @@ def softmax_terms(cosine: torch.Tensor, scale, target: torch.Tensor, theta: Prep
     w = torch.logit(r_y).sub_(m.view(-1))
     w = w.addcmul_(t_y, s_y) if isinstance(s_y, torch.Tensor) else w.add_(t_y, alpha=s_y)
     log_p = torch.nn.functional.logsigmoid(w)
-    return r, Terms(log_p, log_tau_pieces(log_p, theta.tau), t_interval, t_slope, t_y, s_y, r_y)
+    return r, Terms(log_p, log_tau_pieces(log_p, theta.tau), t_interval, t_slope, cos_y, t_y, s_y, r_y)
 
 
 def _column(values: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -90,7 +92,9 @@ def _softmax_rows(logits: torch.Tensor) -> torch.Tensor:
 
 
 class SearchedSoftmaxFunction(torch.autograd.Function):
-    """``apply(cosine, scale, target, theta, reduction) -> loss``; gradients for ``cosine`` and a tensor ``scale``.
+    """``apply(cosine, scale, target, theta, reduction, t_scale_grad, stats) -> loss``.
+
+    Gradients for ``cosine`` and a tensor ``scale``.
 
     Args (all validated by the caller):
         cosine: ``[N, C]`` float32 or float64, ``C >= 2``.
@@ -100,14 +104,22 @@ class SearchedSoftmaxFunction(torch.autograd.Function):
         theta: the :class:`PreparedTheta` of a validated ``theta``, on ``cosine``'s
             device. Gets no gradient.
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
+        t_scale_grad: how a tensor ``scale`` gets its gradient through the target logit
+            ``f'_y = s_y t(cos_y)``: ``"full"`` as written (``t(cos_y)``), ``"plain"`` as
+            for the untransformed logit ``s_y cos_y``, so that a sampled ``t`` cannot be met
+            by growing ``||W_y|| ||x||`` (docs/algorithm.md, "Space forms"). The value and
+            every other gradient are the same.
+        stats: a :class:`~amlfs.loss.stats.LossStats` that counts the examples, or None.
 
     Returns:
         the loss in ``cosine``'s dtype: a scalar, or ``[N]`` for ``"none"``.
     """
 
     @staticmethod
-    def forward(ctx, cosine, scale, target, theta, reduction: str):
+    def forward(ctx, cosine, scale, target, theta, reduction: str, t_scale_grad: str = "plain", stats=None):
         r, terms = softmax_terms(cosine, scale, target, theta)
+        if stats is not None:
+            stats.add(terms.log_tau.c, terms.log_tau.floored, terms.t_slope)
         loss = terms.log_tau.value
         if reduction == "mean":
             loss = loss.mean()
@@ -126,7 +138,8 @@ class SearchedSoftmaxFunction(torch.autograd.Function):
             other = at_target / (terms.r_y - 1.0)  # c (1 - p) / (1 - r_y), times s for a number scale
             if scale_is_tensor:
                 ctx.target_cosine = _column((at_target * terms.t_slope).mul_(terms.s_y), cosine.dtype)
-                ctx.target_scale = _column(at_target * terms.t_y, cosine.dtype)
+                through = terms.t_y if t_scale_grad == "full" else terms.cos_y
+                ctx.target_scale = _column(at_target * through, cosine.dtype)
             else:
                 ctx.target_cosine = _column(at_target * terms.t_slope, cosine.dtype)
             ctx.other = _column(other, cosine.dtype)
@@ -152,7 +165,7 @@ class SearchedSoftmaxFunction(torch.autograd.Function):
         if scale is None:
             grad_cosine = buffer.mul_(ctx.other * g)
             grad_cosine.scatter_(1, column, ctx.target_cosine * g)
-            return grad_cosine, None, None, None, None
+            return grad_cosine, None, None, None, None, None, None
 
         grad_logits = buffer.mul_(ctx.other * g)  # dL/df_j for j != y
         grad_scale = grad_cosine = None
@@ -163,4 +176,4 @@ class SearchedSoftmaxFunction(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             grad_cosine = grad_logits.mul_(scale)
             grad_cosine.scatter_(1, column, ctx.target_cosine * g)
-        return grad_cosine, grad_scale, None, None, None
+        return grad_cosine, grad_scale, None, None, None, None, None

@@ -77,6 +77,7 @@ def run(session, group: Optional[Group] = None) -> None:
                     losses[task.M] = SearchedSoftmaxLoss(task.M).to(session.device)
                 loss_fn = losses[task.M]
                 loss_fn.set_theta(task.theta)
+                loss_fn.t_scale_grad = task.t_scale_grad
                 if leader is None:
                     stats = recipe.train_epoch(task, loss_fn)
                 else:
@@ -124,6 +125,7 @@ def run_follower(args, group: Group) -> int:
         if task.M not in losses:
             losses[task.M] = SearchedSoftmaxLoss(task.M).to(group.device)
         losses[task.M].set_theta(task.theta)
+        losses[task.M].t_scale_grad = task.t_scale_grad
         recipe.train_epoch(task, losses[task.M])
 
     trained = follow(group, recipe.model, recipe.optimizer, recipe.scheduler, train)

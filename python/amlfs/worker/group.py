@@ -191,6 +191,7 @@ class FollowerTask:
         self.sample: int = header["sample"]
         self.theta = tuple(float(v) for v in header["theta"])
         self.M: int = header["M"]
+        self.t_scale_grad: str = header.get("tScaleGrad", "plain")
         self.start: str = header["start"]
         self.seed: int = header["seed"]
         self.split: str = header["split"]

@@ -56,13 +56,23 @@ class SearchedCrossEntropyLoss(nn.Module):
     def theta(self) -> torch.Tensor:
         return self.searched.theta
 
+    @property
+    def t_scale_grad(self) -> str:
+        """``"plain"`` or ``"full"``: see :func:`amlfs.searched_softmax_loss`."""
+        return self.searched.t_scale_grad
+
+    @t_scale_grad.setter
+    def t_scale_grad(self, value: str) -> None:
+        self.searched.t_scale_grad = value
+
     def set_theta(self, theta: Theta) -> None:
         """Use ``theta = [a_t (M), b_t (M), a_tau (M), b_tau (M)]`` (``4 M`` finite numbers) from now on."""
         size = len(theta)
         if size == 0 or size % 4 != 0:
             raise ValueError(f"Expected `theta` to have 4 M entries (M >= 1), got {size}")
         if size != 4 * self.searched.space.num_intervals:
-            self.searched = SearchedSoftmaxLoss(size // 4, reduction=self.searched.reduction)
+            old = self.searched
+            self.searched = SearchedSoftmaxLoss(size // 4, reduction=old.reduction, t_scale_grad=old.t_scale_grad)
         self.searched.set_theta(theta)
 
     def reset_stats(self) -> None:

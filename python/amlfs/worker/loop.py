@@ -54,6 +54,8 @@ def epochs(session: "Session", criterion: Any, evaluate: Callable[[str], Metrics
                 continue
             with task:
                 criterion.set_theta(task.theta)
+                if hasattr(criterion, "t_scale_grad"):
+                    criterion.t_scale_grad = task.t_scale_grad
                 if hasattr(criterion, "reset_stats"):
                     criterion.reset_stats()
             if task.done:  # set_theta refused theta: failed by ``with task``

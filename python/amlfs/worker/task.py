@@ -28,6 +28,8 @@ class Task:
         epoch, sample: position in the search.
         theta: ``[a_t (M), b_t (M), a_tau (M), b_tau (M)]`` as a tuple of floats.
         M: number of intervals.
+        t_scale_grad: ``"plain"`` or ``"full"``, the loss option of that name
+            (:func:`amlfs.searched_softmax_loss`), from the run's ``search.space``.
         start: sha256 of the state the task starts from (loaded into the attached objects).
         seed: seeds ``torch`` (already applied with ``torch.manual_seed``) and the data
             order (:meth:`generator`); equal for all samples of an epoch.
@@ -48,6 +50,7 @@ class Task:
         self.sample: int = header["sample"]
         self.theta: Tuple[float, ...] = tuple(float(v) for v in header["theta"])
         self.M: int = header["M"]
+        self.t_scale_grad: str = header.get("tScaleGrad", "plain")
         self.start: str = header["start"]
         self.seed: int = header["seed"]
         self.split: str = header["split"]

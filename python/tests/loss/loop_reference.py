@@ -39,10 +39,11 @@ def log_tau_effective(theta, m, log_p):
     return math.log(tau), False, a * p / tau
 
 
-def sample_loss(theta, m, cos_row, y, s_row):
+def sample_loss(theta, m, cos_row, y, s_row, t_scale_grad="full"):
     """Loss of one sample and its gradients: ``(loss, floored, grad_cos[C], grad_s[C])``.
 
-    ``s_row`` is the scale of each class for this sample (a list of length C).
+    ``s_row`` is the scale of each class for this sample (a list of length C). With
+    ``t_scale_grad = "plain"`` the target's scale gets the gradient of ``s_y cos_y``.
     """
     a_t, b_t, _, _ = split(theta, m)
     c = len(cos_row)
@@ -64,7 +65,7 @@ def sample_loss(theta, m, cos_row, y, s_row):
         if j == y:
             g = coef * (-others / total)  # c (q_y - 1)
             grad_cos.append(g * s_row[j] * a_t[i_t])
-            grad_s.append(g * t_y)
+            grad_s.append(g * (t_y if t_scale_grad == "full" else cos_row[y]))
         else:
             g = coef * math.exp(logits[j] - top) / total  # c q_j
             grad_cos.append(g * s_row[j])
@@ -72,14 +73,14 @@ def sample_loss(theta, m, cos_row, y, s_row):
     return -value, floored, grad_cos, grad_s
 
 
-def batch_loss(theta, m, cosine, target, scale_rows):
+def batch_loss(theta, m, cosine, target, scale_rows, t_scale_grad="full"):
     """Per-sample losses and ``d sum(loss) / d cosine``, ``d sum(loss) / d s`` (full ``[N][C]``).
 
     ``scale_rows[n][j]`` is the broadcast scale of sample ``n``, class ``j``.
     """
     losses, floored, grad_cos, grad_s = [], [], [], []
     for n, row in enumerate(cosine):
-        loss, fl, gc, gs = sample_loss(theta, m, row, target[n], scale_rows[n])
+        loss, fl, gc, gs = sample_loss(theta, m, row, target[n], scale_rows[n], t_scale_grad)
         losses.append(loss)
         floored.append(fl)
         grad_cos.append(gc)

@@ -88,10 +88,12 @@ def test_tau_floor_matches_the_vectors():
     assert LOSS_FILE["tauFloor"] == TAU_FLOOR
 
 
+@pytest.mark.parametrize("t_scale_grad", ["full", "plain"])
 @pytest.mark.parametrize("case", valid(LOSS), ids=case_ids(valid(LOSS)))
-def test_loss_valid(case):
+def test_loss_valid(case, t_scale_grad):
     cosine, target, scale = loss_inputs(case)
-    loss = searched_softmax_loss(cosine, target, case["theta"], scale, "none", num_intervals=case["M"])
+    loss = searched_softmax_loss(cosine, target, case["theta"], scale, "none", num_intervals=case["M"],
+                                 t_scale_grad=t_scale_grad)
     loss.sum().backward()
     loss = loss.detach()
     plain_scale = scale.detach() if isinstance(scale, torch.Tensor) else scale
@@ -105,8 +107,9 @@ def test_loss_valid(case):
             got = float(cosine.grad[r, j])
             assert close(got, expected), (r, j, got, expected)
     if "gradScale" in case:
-        assert list(scale.grad.shape) == [len(case["gradScale"]), len(case["gradScale"][0])]
-        for r, row in enumerate(case["gradScale"]):
+        want = case["gradScale" if t_scale_grad == "full" else "gradScalePlain"]
+        assert list(scale.grad.shape) == [len(want), len(want[0])]
+        for r, row in enumerate(want):
             for j, expected in enumerate(row):
                 got = float(scale.grad[r, j])
                 assert close(got, expected), (r, j, got, expected)

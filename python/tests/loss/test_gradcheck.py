@@ -69,8 +69,8 @@ def test_gradcheck_cosine_and_tensor_scale(reduction, scale_shape):
     assert any(m[4] for m in found), "no floored sample: the check would miss the zero-gradient region"
     assert len({m[3] for m in found}) >= 3, "too few tau intervals exercised"
 
-    def fn(cos, s):
-        return searched_softmax_loss(cos, target, theta, s, reduction)
+    def fn(cos, s):  # "full" is the true gradient; "plain" stops t's part of it (golden vectors check both)
+        return searched_softmax_loss(cos, target, theta, s, reduction, t_scale_grad="full")
 
     inputs_ = (cosine.requires_grad_(), scale.requires_grad_())
     assert torch.autograd.gradcheck(fn, inputs_, eps=1e-7, atol=1e-6, rtol=1e-5)

@@ -34,9 +34,10 @@ def reduce_to(full, shape):
     return torch.tensor(full, dtype=torch.float64).sum_to_size(shape)
 
 
+@pytest.mark.parametrize("t_scale_grad", ["full", "plain"])
 @pytest.mark.parametrize("seed", range(12))
 @pytest.mark.parametrize("kind", ["number", "rows", "cols", "full", "scalar"])
-def test_random_theta_float64_matches_loop(seed, kind):
+def test_random_theta_float64_matches_loop(seed, kind, t_scale_grad):
     rng = random.Random(seed * 31 + len(kind))
     n, c = rng.randint(1, 6), rng.randint(2, 9)
     theta = random_theta(rng, 0.5)
@@ -44,11 +45,12 @@ def test_random_theta_float64_matches_loop(seed, kind):
     target = [rng.randrange(c) for _ in range(n)]
     scale = scale_for(kind, n, c, rng)
 
-    losses, floored, grad_cos, grad_s = batch_loss(theta, M, cosine, target, broadcast_rows(scale, n, c))
+    losses, floored, grad_cos, grad_s = batch_loss(theta, M, cosine, target, broadcast_rows(scale, n, c), t_scale_grad)
 
     cos = torch.tensor(cosine, dtype=torch.float64, requires_grad=True)
     tgt = torch.tensor(target)
-    loss = searched_softmax_loss(cos, tgt, torch.tensor(theta, dtype=torch.float64), scale, "none")
+    theta_t = torch.tensor(theta, dtype=torch.float64)
+    loss = searched_softmax_loss(cos, tgt, theta_t, scale, "none", t_scale_grad=t_scale_grad)
     loss.sum().backward()
     torch.testing.assert_close(loss, torch.tensor(losses, dtype=torch.float64), rtol=1e-11, atol=1e-13)
     torch.testing.assert_close(cos.grad, torch.tensor(grad_cos, dtype=torch.float64), rtol=1e-9, atol=1e-12)

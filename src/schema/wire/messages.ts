@@ -75,8 +75,12 @@ export const task = message(
     kind: z.enum(["train", "evaluate"]),
     epoch: nonNegInt,
     sample: nonNegInt,
-    theta: z.array(z.number()).min(4),
+    theta: z.array(z.number()).min(4).describe("the loss to train: the sample mapped by the run's search.space"),
     M: z.number().int().min(1),
+    tScaleGrad: z
+      .enum(["plain", "full"])
+      .optional()
+      .describe("the loss option t_scale_grad: how a tensor scale gets its gradient through t (docs/algorithm.md); absent: plain"),
     start: sha256.describe("sha256 of the checkpoint to start from"),
     seed: nonNegInt.max(0xffffffff).describe("seeds data order and dropout for this task"),
     split: z.enum(["val", "test"]).describe("split the reward or metrics are measured on"),
@@ -106,6 +110,18 @@ export const result = message(
     metrics: z.record(z.string(), z.number().nullable()),
     timingsMs: z.record(z.string(), z.number().min(0)),
     reason: z.string().max(4096).optional().describe("why the task failed"),
+    lossStats: z
+      .strictObject({
+        examples: nonNegInt.describe("training examples the searched loss saw (all branches, all steps)"),
+        flooredShare: z.number().min(0).max(1).describe("share of them where tau was floored (zero gradient)"),
+        deadShare: z.number().min(0).max(1).describe("share whose gradient factor c = a_tau p / tau(p) is below 0.01"),
+        meanC: z.number().describe("mean gradient factor c (1 under the identity)"),
+        tDeadShare: z.number().min(0).max(1).describe("share where t's slope a_t at the target cosine is below 0.01"),
+        meanTSlope: z.number().describe("mean slope a_t of t at the target cosines"),
+      })
+      .nullable()
+      .optional()
+      .describe("how the searched loss acted on the examples of a train task; absent or null when not measured"),
   },
   "worker -> controller: the outcome of a task",
 );

@@ -1,0 +1,63 @@
+/**
+ * How a sampled theta becomes the loss that is trained (docs/algorithm.md, "Space forms").
+ *
+ * - `paper`: the literal reading of Li et al. (ICCV 2019, Eq. 15-17): the sample is the
+ *   loss. With many classes every example starts with a tiny target probability, inside
+ *   tau's first interval, where a sampled b_tau[0] > 0 flattens the loss and b_tau[0] < 0
+ *   floors it: most samples train nothing at the start.
+ * - `anchored` (the default): tau(0) = 0, so the first piece of tau is a_tau[0] p and the
+ *   hardest examples keep cross-entropy's gradient factor c = 1 (b_tau[0] is not sampled);
+ *   slopes are used as |a| (the paper's "any function with positive gradient", Sec. 3.3);
+ *   and on an unnormalized head the scale gets the gradient of the plain target logit
+ *   (the worker's loss option `t_scale_grad = "plain"`), so t cannot be met by growing
+ *   ||W|| ||x||. The identity and CosFace points are the same loss in both forms.
+ */
+import { SearchInputError, describeValue } from "./errors.js";
+import { checkTheta } from "./space.js";
+
+export const SPACE_FORMS = ["anchored", "paper"] as const;
+export type SpaceForm = (typeof SPACE_FORMS)[number];
+
+/** How a tensor scale gets its gradient through the target logit (the Python loss's `t_scale_grad`). */
+export type TScaleGrad = "plain" | "full";
+
+export function checkSpaceForm(form: unknown): SpaceForm {
+  if (!(SPACE_FORMS as readonly unknown[]).includes(form)) {
+    throw new SearchInputError("space", `\`space\` must be one of ${SPACE_FORMS.join(", ")}, got ${describeValue(form)}`);
+  }
+  return form as SpaceForm;
+}
+
+/** Whether coordinate `d` of theta is sampled (true) or held at mu's value (false). */
+export function sampledCoordinates(form: SpaceForm, M: number): boolean[] {
+  const sampled = Array<boolean>(4 * M).fill(true);
+  if (form === "anchored") sampled[3 * M] = false; // b_tau[0]: tau(0) = 0
+  return sampled;
+}
+
+/** The theta the loss trains with for a sampled (or mean) theta. */
+export function lossTheta(theta: readonly number[], M: number, form: SpaceForm): number[] {
+  checkTheta(theta, M);
+  if (form === "paper") return [...theta];
+  return theta.map((value, d) => {
+    const slope = d < M || (d >= 2 * M && d < 3 * M);
+    if (d === 3 * M) return 0;
+    return slope ? Math.abs(value) : value;
+  });
+}
+
+/** The loss option of the worker for a form. */
+export function tScaleGrad(form: SpaceForm): TScaleGrad {
+  return form === "paper" ? "full" : "plain";
+}
+
+/** mu_0 must lie in the form's space: under `anchored`, b_tau[0] = 0. */
+export function checkInitInSpace(mu: readonly number[], M: number, form: SpaceForm): void {
+  if (form === "anchored" && mu[3 * M] !== 0) {
+    throw new SearchInputError(
+      "init",
+      `\`init\`: under space "anchored" tau(0) = 0, so mu_0's b_tau[0] (index ${3 * M}) must be 0, got ${describeValue(mu[3 * M])}; ` +
+        `use space "paper" for another value`,
+    );
+  }
+}
