@@ -28,6 +28,7 @@ from .data.face.layout import CASIA_FOLDERS, LFW_FOLDERS, PAIRS_FILE
 from .data.reid import DUKEMTMC_REID, MARKET1501, ReidLayout, relabel
 from .data.reid.layouts import GALLERY_FOLDER, QUERY_FOLDER, SPLIT_FOLDERS, TRAIN_FOLDER
 from .data.reid.reader import read_folder, resolve_root
+from .data.synthetic_classes import SyntheticClassesSpec
 
 SETUP_FIX = "make setup (or: .venv/bin/python -m pip install -e 'python[test,demo]')"
 #: Distributions reported (pip names); the required ones come from amlfs's own metadata.
@@ -188,6 +189,19 @@ def _check_digits(config: DatasetConfig, options: Mapping[str, Any]) -> Tuple[Fo
     return {"source": "scikit-learn bundled digits (1,797 images)"}, []
 
 
+def _check_synthetic_classes(config: DatasetConfig, options: Mapping[str, Any]) -> Tuple[Found, List[Problem]]:
+    """Nothing to read: the sizes the baseline's options ask for (defaults as in ``cosine-mlp``)."""
+    if config.root:
+        return {}, [problem("dataset.root", "fail", f"synthetic-classes is generated and reads nothing, yet "
+                            f"`dataset.root` is {config.root!r}", "remove `dataset.root` (or set it to \"\")")]
+    spec = SyntheticClassesSpec()
+    sizes = {"classes": options.get("classes", spec.classes), "inputDims": options.get("inputDims", spec.dims),
+             "trainPerClass": options.get("trainPerClass", spec.train_per_class),
+             "testPerClass": options.get("testPerClass", spec.test_per_class),
+             "noiseStd": options.get("noiseStd", spec.noise_std)}
+    return {"source": f"generated from dataset.splits.splitSeed = {config.split_seed}", **sizes}, []
+
+
 def _check_cifar10(config: DatasetConfig, options: Mapping[str, Any]) -> Tuple[Found, List[Problem]]:
     source = "cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar-10.html (the binary version)"
     try:
@@ -290,6 +304,7 @@ def _check_face(config: DatasetConfig, options: Mapping[str, Any]) -> Tuple[Foun
 DatasetCheck = Callable[[DatasetConfig, Mapping[str, Any]], Tuple[Found, List[Problem]]]
 DATASET_CHECKS: Dict[str, DatasetCheck] = {
     "digits": _check_digits,
+    "synthetic-classes": _check_synthetic_classes,
     "cifar10-bin": _check_cifar10,
     "market1501": functools.partial(_check_reid, MARKET1501),
     "dukemtmc-reid": functools.partial(_check_reid, DUKEMTMC_REID),

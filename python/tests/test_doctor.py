@@ -227,6 +227,14 @@ def test_digits_needs_scikit_learn(monkeypatch):
     assert "scikit-learn" in found["fix"]
 
 
+def test_synthetic_classes_reads_nothing():
+    report = doctor.check_dataset({"kind": "synthetic-classes", "splits": {"splitSeed": 3}}, {"classes": 20})
+    assert report["problems"] == [] and report["found"]["classes"] == 20 and report["found"]["trainPerClass"] == 24
+    assert "splitSeed = 3" in report["found"]["source"]
+    found = only_problem(doctor.check_dataset({"kind": "synthetic-classes", "root": "/data"}), "dataset.root")
+    assert "reads nothing" in found["problem"]
+
+
 def test_bad_sections():
     assert "`dataset.kind`: required field" in only_problem(doctor.check_dataset({}), "dataset")["problem"]
     assert "imagenet" in only_problem(doctor.check_dataset({"kind": "imagenet"}), "dataset.kind")["problem"]

@@ -1,9 +1,19 @@
 /** The sections of the experiment config (see experiment.ts), one schema each. */
 import { z } from "zod";
+import { SPACE_FORMS, T_SCALE_GRADS } from "../search/space-form.js";
 import { between, integer, positive, slug, uint32 } from "./fields.js";
 
-export const BASELINES = ["small-cnn", "resnet20", "spherereid", "sft", "mgn", "cosface"] as const;
-export const DATASET_KINDS = ["digits", "cifar10-bin", "market1501", "dukemtmc-reid", "casia-webface"] as const;
+export const BASELINES = ["small-cnn", "resnet20", "cosine-mlp", "spherereid", "sft", "mgn", "cosface"] as const;
+export const DATASET_KINDS = [
+  "digits",
+  "synthetic-classes",
+  "cifar10-bin",
+  "market1501",
+  "dukemtmc-reid",
+  "casia-webface",
+] as const;
+/** Dataset kinds generated or bundled, nothing read from `dataset.root` (which must stay empty). */
+export const BUILT_IN_DATASETS: readonly (typeof DATASET_KINDS)[number][] = ["digits", "synthetic-classes"];
 export const SEARCH_MODES = ["amlfs", "fixed", "baseline"] as const;
 export const LAUNCHERS = ["local", "torchrun", "slurm"] as const;
 export const REWARD_METRICS = ["top1", "mAP", "rank1", "verificationAccuracy"] as const;
@@ -14,6 +24,7 @@ export const DEFAULT_B = 32;
 /** Which reward metrics make sense for which dataset (validation split). */
 export const METRICS_BY_DATASET: Record<(typeof DATASET_KINDS)[number], readonly (typeof REWARD_METRICS)[number][]> = {
   digits: ["top1"],
+  "synthetic-classes": ["top1"],
   "cifar10-bin": ["top1"],
   market1501: ["mAP", "rank1"],
   "dukemtmc-reid": ["mAP", "rank1"],
@@ -36,13 +47,20 @@ export const datasetSection = z
     root: z
       .string()
       .default("")
-      .describe("Directory of the dataset in its standard layout; may be empty only for `digits` (built in)."),
+      .describe(
+        "Directory of the dataset in its standard layout; empty for the built-in `digits` and `synthetic-classes`.",
+      ),
     splits: z
       .strictObject({
         valFraction: between(0, 1, "open")
           .default(0.1)
           .describe("Fraction of the training set held out as the validation split that rewards are measured on."),
-        splitSeed: uint32().default(0).describe("Seed of the train/validation split, independent of the search seed."),
+        splitSeed: uint32()
+          .default(0)
+          .describe(
+            "Seed of the train/validation split (also of digits' test hold-out and of the generated synthetic-classes " +
+              "data), independent of the search seed.",
+          ),
       })
       .prefault({})
       .describe(
@@ -95,6 +113,22 @@ export const searchSection = z
     lr: positive().default(0.05).describe("Adam learning rate of the ascent on mu."),
     epochs: integer(1).describe("Number of training epochs; one policy update per epoch."),
     init: initSchema,
+    space: z
+      .enum(SPACE_FORMS)
+      .default("anchored")
+      .describe(
+        'How a sampled theta becomes the trained loss (docs/algorithm.md, "Space forms"). anchored: tau(0) = 0 (b_tau[0] ' +
+          "is not sampled, so the hardest examples keep cross-entropy's gradient) and slopes used as |a|; paper: the " +
+          "sample is the loss, as the paper reads literally.",
+      ),
+    tScaleGrad: z
+      .enum(T_SCALE_GRADS)
+      .default("plain")
+      .describe(
+        "With an unnormalized head (scale = ||W_j|| ||x||), how the scale gets its gradient through the target logit " +
+          "s_y t(cos_y): plain, as for s_y cos_y, so t cannot be met by growing the scale; full, through t (the paper " +
+          "read literally). No effect on normalized heads (a fixed scale s).",
+      ),
   })
   .describe("The loss-function search (Li et al., ICCV 2019, Sec. 4.1).");
 

@@ -53,7 +53,7 @@ describe("parseExperiment messages: <source>: <path>: expected ..., got ...", ()
     ],
     ["seed", { ...minimal, seed: 2 ** 32 }, "exp.json: seed: expected an integer in [0, 4294967295], got 4294967296"],
     ["name", { ...minimal, name: "My Run" }, 'exp.json: name: expected a slug of lowercase letters, digits, "-" and "_" (like "resnet20-noise20"), at most 64 characters, got "My Run"'],
-    ["baseline.name", { ...minimal, baseline: { name: "arcface" } }, 'exp.json: baseline.name: expected one of "small-cnn", "resnet20", "spherereid", "sft", "mgn", "cosface", got "arcface"'],
+    ["baseline.name", { ...minimal, baseline: { name: "arcface" } }, 'exp.json: baseline.name: expected one of "small-cnn", "resnet20", "cosine-mlp", "spherereid", "sft", "mgn", "cosface", got "arcface"'],
     [
       "dataset.splits.valFraction",
       { ...minimal, dataset: { ...minimal.dataset, splits: { valFraction: 1 } } },
@@ -87,7 +87,7 @@ describe("parseExperiment messages: <source>: <path>: expected ..., got ...", ()
 
   it("names an unknown key and suggests the intended one", () => {
     expect(problems(withSearch({ sigmastd: 0.1 }))).toEqual([
-      'exp.json: search: unknown key "sigmastd" (did you mean "sigmaStd"?); expected only mode, B, M, sigmaStd, lr, epochs, init, space',
+      'exp.json: search: unknown key "sigmastd" (did you mean "sigmaStd"?); expected only mode, B, M, sigmaStd, lr, epochs, init, space, tScaleGrad',
     ]);
     expect(problems({ ...minimal, extra: true })[0]).toContain('(top level): unknown key "extra"');
     expect(problems({ ...minimal, baseline: { name: "resnet20", option: {} } })[0]).toContain(

@@ -1,8 +1,9 @@
 """Built-in baselines: a model, its data pipeline and training recipe, with the softmax branch searched.
 
-Importing this package registers ``small-cnn``, ``resnet20``, ``spherereid``, ``sft``, ``mgn`` and ``cosface``.
+Importing this package registers ``small-cnn``, ``resnet20``, ``cosine-mlp``, ``spherereid``, ``sft``, ``mgn`` and
+``cosface``.
 """
-from . import cosface, mgn, resnet20, sft, small_cnn, spherereid  # noqa: F401  (registration)
+from . import cosface, cosine_mlp, mgn, resnet20, sft, small_cnn, spherereid  # noqa: F401  (registration)
 from .classification import ClassificationRecipe, SgdConfig
 from .errors import BaselineError
 from .linear_head import cosine_and_scale

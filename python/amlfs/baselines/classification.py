@@ -1,14 +1,17 @@
-"""Image classification trained with SGD, the searched loss on a bias-free linear head.
+"""Image classification trained with SGD, the searched loss on the model's softmax branch.
 
-Shared by ``small-cnn`` and ``resnet20``: a model with ``features(x) -> [N, D]`` and a
-``classifier = nn.Linear(D, C, bias=False)``; the loss sees
-``cosine_and_scale(features, classifier.weight)``, so the identity ``theta`` is exactly
-softmax cross-entropy on ``classifier(features)``.
+Shared by ``small-cnn``, ``resnet20`` and ``cosine-mlp``. The model is either
+
+- a plain linear head: ``features(x) -> [N, D]`` and ``classifier = nn.Linear(D, C, bias=False)``;
+  the loss sees ``cosine_and_scale(features, classifier.weight)``, so the identity ``theta``
+  is exactly softmax cross-entropy on ``classifier(features)``; or
+- a normalized head: ``branch(x) -> (cosine [N, C], scale)`` with a fixed scale ``s``
+  (CosFace-like), and ``forward(x) = s * cosine``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -22,6 +25,14 @@ from .linear_head import cosine_and_scale
 from .recipe import EpochLoop, EpochStats, Recipe, SoftmaxBranch, TrainingStart, seed_global_rng
 
 ModelFactory = Callable[[int, int], nn.Module]  # (in_channels, num_classes) -> model
+
+
+def softmax_branch(model: nn.Module, x: torch.Tensor) -> Tuple[torch.Tensor, Any]:
+    """``(cosine [N, C], scale)`` of the model on inputs ``x``: ``model.branch(x)`` for a normalized
+    head (scale a number), else its linear head through ``cosine_and_scale`` (scale ``[N, C]``)."""
+    if hasattr(model, "branch"):
+        return model.branch(x)
+    return cosine_and_scale(model.features(x), model.classifier.weight)
 
 
 @dataclass(frozen=True)
@@ -59,9 +70,11 @@ class ClassificationRecipe(Recipe):
         self._make_model = lambda: make_model(in_channels, data.num_classes)
         torch.manual_seed(seed)
         self.model = self._make_model().to(self.device)
-        for name in ("features", "classifier"):
-            if not hasattr(self.model, name):
-                raise BaselineError(f"model {type(self.model).__name__} has no `{name}` (see amlfs.baselines.classification)")
+        if not hasattr(self.model, "branch"):
+            for name in ("features", "classifier"):
+                if not hasattr(self.model, name):
+                    raise BaselineError(f"model {type(self.model).__name__} has neither `branch` nor `{name}` "
+                                        "(see amlfs.baselines.classification)")
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=config.lr, momentum=config.momentum,
                                          weight_decay=config.weight_decay)
         self.scheduler = self._make_scheduler()
@@ -107,7 +120,7 @@ class ClassificationRecipe(Recipe):
             index = index.to(self.device)
             x = self._inputs(images[index], generator)
             x, y = loop.shard(x, labels[index])
-            cosine, scale = cosine_and_scale(self.model.features(x), self.model.classifier.weight)
+            cosine, scale = softmax_branch(self.model, x)
             loop.step(loss_fn(cosine, y, scale), y.shape[0])
         if self.scheduler is not None:
             self.scheduler.step()
@@ -116,8 +129,7 @@ class ClassificationRecipe(Recipe):
     def softmax_branches(self, count: int) -> List[SoftmaxBranch]:
         images, labels = self._splits["train"]
         self.model.train()
-        cosine, scale = cosine_and_scale(self.model.features(self._inputs(images[:count], None)),
-                                         self.model.classifier.weight)
+        cosine, scale = softmax_branch(self.model, self._inputs(images[:count], None))
         return [SoftmaxBranch(cosine, scale, labels[:count])]
 
     @torch.no_grad()

@@ -31,12 +31,12 @@ class RawDataset:
     std: Tuple[float, ...]
 
 
-Reader = Callable[[DatasetConfig], RawDataset]
+Reader = Callable[..., RawDataset]  # reader(config: DatasetConfig, **options) -> RawDataset
 _READERS: Dict[str, Reader] = {}
 
 
 def register_dataset(kind: str) -> Callable[[Reader], Reader]:
-    """Decorator: register ``reader(config) -> RawDataset`` for ``dataset.kind == kind``."""
+    """Decorator: register ``reader(config, **options) -> RawDataset`` for ``dataset.kind == kind``."""
 
     def decorate(reader: Reader) -> Reader:
         if kind in _READERS:
@@ -51,14 +51,18 @@ def dataset_kinds() -> List[str]:
     return sorted(_READERS)
 
 
-def load_dataset(section: Mapping[str, Any]) -> ClassificationData:
-    """Read ``experiment["dataset"]`` into train / val / test splits."""
+def load_dataset(section: Mapping[str, Any], **reader_options: Any) -> ClassificationData:
+    """Read ``experiment["dataset"]`` into train / val / test splits.
+
+    ``reader_options`` go to the kind's reader as keyword arguments: what a baseline's
+    options say about the data (``spec=`` of ``synthetic-classes``); none for the others.
+    """
     config = DatasetConfig.from_section(section)
     reader = _READERS.get(config.kind)
     if reader is None:
         raise DataError(f"`dataset.kind`: {config.kind!r} has no reader in this version "
                         f"(available: {', '.join(dataset_kinds())})")
-    raw = reader(config)
+    raw = reader(config, **reader_options)
     kept, held = stratified_holdout(
         raw.pool.labels.tolist(), config.val_fraction, config.split_seed, STREAM_VALIDATION,
         "dataset.splits.valFraction",

@@ -41,4 +41,5 @@ def face_root(tmp_path_factory):
 @pytest.fixture(scope="session")
 def dataset_roots(cifar_root, market_root, face_root):
     """``dataset.root`` of each dataset kind the smoke tests use."""
-    return {"digits": "", "cifar10-bin": cifar_root, "market1501": market_root, "casia-webface": face_root}
+    return {"digits": "", "synthetic-classes": "", "cifar10-bin": cifar_root, "market1501": market_root,
+            "casia-webface": face_root}

@@ -36,6 +36,8 @@ class Smoke:
 SMOKE = {
     "small-cnn": Smoke("digits", "top1", {"batchSize": 64}),
     "resnet20": Smoke("cifar10-bin", "top1", {"batchSize": 16, "evalBatchSize": 16}),
+    "cosine-mlp": Smoke("synthetic-classes", "top1", {"classes": 20, "trainPerClass": 10, "testPerClass": 2,
+                                                      "hiddenDim": 32, "embeddingDim": 16, "batchSize": 32}),
     "spherereid": Smoke("market1501", "mAP", {**REID_TINY, "p": 2, "k": 2, "cropHeightPx": 56, "cropWidthPx": 28},
                         int_option="p", metrics=RETRIEVAL_METRICS),
     "sft": Smoke("market1501", "mAP", {**REID_TINY, "p": 2, "k": 4, "cropHeightPx": 56, "cropWidthPx": 28,

@@ -23,6 +23,7 @@ def test_the_configs_are_there():
     expected |= {f"ablations/spherereid-market1501-{a}.json" for a in ablations}
     expected |= {f"face/{row}-casia.json" for row in ("softmax", "sphereface", "cosface", "arcface", "amlfs",
                                                        "amlfs-cosface-init")}
+    expected |= {f"many-class/cosine-mlp-{v}.json" for v in ("baseline", "fixed", "amlfs", "amlfs-cosface-init")}
     assert expected | {"demo/digits-amlfs.json", "demo/digits-baseline.json"} <= names
 
 

@@ -88,7 +88,7 @@ def test_dataset_config_errors_name_the_field():
         load_dataset({"kind": "digits", "splits": {"valFraction": 1.5}})
     with pytest.raises(DataError, match="dataset.labelNoise.ratio"):
         load_dataset({"kind": "digits", "labelNoise": {"ratio": "a lot"}})
-    assert dataset_kinds() == ["cifar10-bin", "digits"]
+    assert dataset_kinds() == ["cifar10-bin", "digits", "synthetic-classes"]
 
 
 # ---- label noise ----------------------------------------------------------------------------
