@@ -17,7 +17,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Launcher, WorkerExit } from "../launch/launcher.js";
 import type { Experiment } from "../schema/index.js";
-import { tScaleGrad } from "../search/index.js";
 import type { MessageOf } from "../schema/wire/messages.js";
 import type { Received, Rejection, RouterEndpoint } from "../transport/router.js";
 import { Transfers } from "../transport/transfers.js";
@@ -262,8 +261,8 @@ export class WorkerHub {
       const owner = this.#owners.get(queued.key) as TaskOwner;
       const taskId = owner.taskId(queued.attempt);
       const { spec } = owner;
-      const { M, space } = this.#options.config.search;
-      const msgId = this.#router.send(worker.id, "task", { taskId, ...spec, M, tScaleGrad: tScaleGrad(space) });
+      const { M, tScaleGrad } = this.#options.config.search;
+      const msgId = this.#router.send(worker.id, "task", { taskId, ...spec, M, tScaleGrad });
       worker.busy = { kind: "task", key: queued.key, taskId, attempt: queued.attempt, msgId, startedMs: Date.now() };
       const { kind, epoch, sample } = spec;
       this.#events.emit({ type: "task-start", taskId, workerId: worker.id, kind, epoch, sample, attempt: queued.attempt });

@@ -20,7 +20,7 @@ export {
   checkSpaceForm,
   lossTheta,
   sampledCoordinates,
-  tScaleGrad,
+  T_SCALE_GRADS,
   type SpaceForm,
   type TScaleGrad,
 } from "./space-form.js";

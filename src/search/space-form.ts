@@ -7,10 +7,11 @@
  *   floors it: most samples train nothing at the start.
  * - `anchored` (the default): tau(0) = 0, so the first piece of tau is a_tau[0] p and the
  *   hardest examples keep cross-entropy's gradient factor c = 1 (b_tau[0] is not sampled);
- *   slopes are used as |a| (the paper's "any function with positive gradient", Sec. 3.3);
- *   and on an unnormalized head the scale gets the gradient of the plain target logit
- *   (the worker's loss option `t_scale_grad = "plain"`), so t cannot be met by growing
- *   ||W|| ||x||. The identity and CosFace points are the same loss in both forms.
+ *   and slopes are used as |a| (the paper's "any function with positive gradient",
+ *   Sec. 3.3). The identity and CosFace points are the same loss in both forms.
+ *
+ * The third remedy, for unnormalized heads, is a loss option rather than a mapping of
+ * theta: `search.tScaleGrad` (the Python loss's `t_scale_grad`).
  */
 import { SearchInputError, describeValue } from "./errors.js";
 import { checkTheta } from "./space.js";
@@ -19,7 +20,8 @@ export const SPACE_FORMS = ["anchored", "paper"] as const;
 export type SpaceForm = (typeof SPACE_FORMS)[number];
 
 /** How a tensor scale gets its gradient through the target logit (the Python loss's `t_scale_grad`). */
-export type TScaleGrad = "plain" | "full";
+export const T_SCALE_GRADS = ["plain", "full"] as const;
+export type TScaleGrad = (typeof T_SCALE_GRADS)[number];
 
 export function checkSpaceForm(form: unknown): SpaceForm {
   if (!(SPACE_FORMS as readonly unknown[]).includes(form)) {
@@ -44,11 +46,6 @@ export function lossTheta(theta: readonly number[], M: number, form: SpaceForm):
     if (d === 3 * M) return 0;
     return slope ? Math.abs(value) : value;
   });
-}
-
-/** The loss option of the worker for a form. */
-export function tScaleGrad(form: SpaceForm): TScaleGrad {
-  return form === "paper" ? "full" : "plain";
 }
 
 /** mu_0 must lie in the form's space: under `anchored`, b_tau[0] = 0. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { lossTheta, sampledCoordinates, tScaleGrad } from "../../src/search/space-form.js";
+import { lossTheta, sampledCoordinates } from "../../src/search/space-form.js";
 import { cosineMargin, identity } from "../../src/search/space.js";
 import { expectThrowsNaming } from "../helpers/close.js";
 
@@ -10,13 +10,11 @@ describe("space forms", () => {
 
   it("paper trains the sample as drawn", () => {
     expect(lossTheta(theta, M, "paper")).toEqual(theta);
-    expect(tScaleGrad("paper")).toBe("full");
     expect(sampledCoordinates("paper", M).every(Boolean)).toBe(true);
   });
 
   it("anchored takes |a| for every slope and tau(0) = 0, and leaves the biases of t and tau's other pieces", () => {
     expect(lossTheta(theta, M, "anchored")).toEqual([0.5, 1.2, 0.9, -0.1, 0.2, 0.3, 0.8, 1.1, 1.05, 0, -0.2, 0.4]);
-    expect(tScaleGrad("anchored")).toBe("plain");
     expect(sampledCoordinates("anchored", M)).toEqual([...Array(9).fill(true), false, true, true]);
   });
 
