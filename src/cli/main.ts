@@ -12,6 +12,7 @@ import { compareTable, readRunOutcome } from "./compare.js";
 import { doctorCommand } from "./doctor.js";
 import { UsageError } from "./errors.js";
 import { EXIT } from "./exit-codes.js";
+import { inspectSpaceCommand } from "./inspect-space.js";
 import { readConfigFile } from "./load-config.js";
 import { reportCommand } from "./report.js";
 import { runCommand } from "./run-command.js";
@@ -65,6 +66,7 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
   }
   if (!(command in USAGES)) throw new UsageError(`unknown command ${JSON.stringify(command)}`, null);
   if (command === "report") return reportCommand(rest, io); // its own options (--baseline, --png, ...)
+  if (command === "inspect-space") return inspectSpaceCommand(rest, io); // its own options (--samples, --scale, ...)
   const args = parse(command, rest);
   if (args.help) {
     io.out(USAGES[command] as string);

@@ -17,6 +17,7 @@ Usage:
   amlfs compare <runDir>...
   amlfs report <runDir> [--baseline <runDir>] [--png]
   amlfs doctor [config.json] [--json]
+  amlfs inspect-space <config.json> [--samples K] [--classes C] [--scale S|linear] [--json]
   amlfs <command> --help
   amlfs --version
 
@@ -27,6 +28,7 @@ Commands:
   compare   final test metrics of runs side by side (e.g. a baseline and its AM-LFS search)
   report    figures and a self-contained report.html of a run (mu, t/tau, gradients, rewards, metrics)
   doctor    check this machine (Node, Python, torch, ZeroMQ, launcher, a config's dataset) and how to fix it
+  inspect-space  how many of the losses a config samples train at the start of training (before GPU hours)
 
 ${EXIT_CODES_HELP}
 `;
@@ -142,6 +144,46 @@ Exit codes:
   2    usage error, or a path that is not a run directory
 `;
 
+export const INSPECT_SPACE_USAGE = `Usage: amlfs inspect-space <config.json> [options]
+
+Before spending GPU hours: how many of the losses the config would sample train at the start
+of training (docs/inspect-space.md). Draws the first K samples of epoch 0 as the run does
+(the config's mu_0, sigmaStd, M and seed: with K = B they are the run's first draws), maps
+them to the trained losses by the config's search.space and, side by side, by the other
+forms (anchored, power, paper), and on start-of-training cosines computes for each sample,
+with the Python loss that trains: |d mean loss / d cosine| relative to mu_0's (mapped by the same form), the share of
+examples whose tau is floored, and the share whose gradient factor c is below 0.01.
+Prints one row per form: the samples whose gradient is < 1 % of mu_0's, the median and
+minimum ratio, the mean floored and dead shares; then a one-line verdict.
+
+The cosines: N random examples, features and class weights with N(0, 1/512) entries in 512
+dims (seeded), C classes from the config's dataset and the scale of its baseline's head
+(digits, cifar10-bin 10; market1501 751; dukemtmc-reid 702; casia-webface 10575;
+synthetic-classes the cosine-mlp option classes, 1000; spherereid s = 14, sft 15, cosface
+and cosine-mlp 30 or their scale option; small-cnn, resnet20, mgn: a linear head).
+
+Options:
+  --samples K      samples to draw (default 32)
+  --classes C      classes C >= 2 (default: the config's)
+  --scale S        S > 0: a normalized head, logit = S * cosine; "linear": a plain linear head,
+                   s_j = ||W_j|| ||x|| of the random features (about 1) (default: the config's)
+  --examples N     random examples (default 256)
+  --seed S         seed of the random cosines (default: the config's seed; the samples always
+                   use the config's seed, as the run)
+  --cosines FILE   your own start-of-training inputs instead of random ones: JSON
+                   {"cosine": [[...]] (N x C), "target": [...] (N), "scale": number or [[...]]}
+  --json           one JSON object on stdout (every sample's theta, loss theta and numbers)
+  -h, --help       show this help
+
+Environment:
+  AMLFS_PYTHON     Python with amlfs (default: .venv/bin/python if present, else python3)
+
+Exit codes:
+  0    inspected (whatever the verdict)
+  1    the numbers could not be computed (Python missing, a baseline option it rejects)
+  2    usage error, or a config that does not validate
+`;
+
 export const USAGES: Record<string, string> = {
   search: SEARCH_USAGE,
   resume: RESUME_USAGE,
@@ -149,4 +191,5 @@ export const USAGES: Record<string, string> = {
   compare: COMPARE_USAGE,
   report: REPORT_USAGE,
   doctor: DOCTOR_USAGE,
+  "inspect-space": INSPECT_SPACE_USAGE,
 };
