@@ -57,6 +57,18 @@ def eval_tau(theta, m, p):
     return i, a[i] * p + b[i]
 
 
+def log_tau_power(theta, m, log_p):
+    """(interval, log tau, False, c) of a power tau: log tau continuous and linear in log p on each
+    interval with slope a_tau[i], log tau(1) = 0; integrated from p = 1 down to p in plain loops."""
+    _, _, a_tau, _ = split(theta, m)
+    i = interval_tau(math.exp(log_p), m)
+    value = 0.0
+    for j in range(m - 1, i, -1):  # whole intervals above p: [j/m, (j+1)/m]
+        value -= a_tau[j] * (math.log((j + 1) / m) - math.log(j / m))
+    value -= a_tau[i] * (math.log((i + 1) / m) - log_p)
+    return i, value, False, a_tau[i]
+
+
 def log_tau_effective(theta, m, log_p):
     """(interval, log tau_eff, floored, c) under the validity policy."""
     _, _, a_tau, b_tau = split(theta, m)
@@ -116,7 +128,7 @@ def broadcast(scale, n, c):
     return lambda r, j: scale[r if rows > 1 else 0][j if cols > 1 else 0]
 
 
-def loss_case(theta, m, cosine, target, scale):
+def loss_case(theta, m, cosine, target, scale, tau_form="linear"):
     """Per-sample loss, log tau, floored, d sum(loss)/d cosine and /d scale.
 
     ``gradScale`` is the paper's gradient of a tensor scale (through ``s_y t(cos_y)``,
@@ -140,7 +152,8 @@ def loss_case(theta, m, cosine, target, scale):
             log_p = -math.log1p(sum(math.exp(v - logits[y]) for j, v in enumerate(logits) if j != y))
         else:
             log_p = logits[y] - lse
-        _, value, floored, coef = log_tau_effective(theta, m, log_p)
+        log_tau = log_tau_power if tau_form == "power" else log_tau_effective
+        _, value, floored, coef = log_tau(theta, m, log_p)
         out["loss"].append(-value)
         out["logTau"].append(value)
         out["floored"].append(floored)
@@ -333,10 +346,13 @@ def loss_cases():
     gen = Lcg(7)
     cases = []
 
-    def add(name, theta, cosine, target, scale):
+    def add(name, theta, cosine, target, scale, tau_form="linear"):
         case = {"name": name, "valid": True, "M": m, "theta": theta, "cosine": cosine, "target": target, "scale": scale}
-        case.update(loss_case(theta, m, cosine, target, scale))
-        case["validity"] = validity(theta, m)
+        case.update(loss_case(theta, m, cosine, target, scale, tau_form))
+        if tau_form == "linear":
+            case["validity"] = validity(theta, m)
+        else:
+            case["tauForm"] = tau_form
         cases.append(case)
 
     def rand_cos(n, c):
@@ -367,6 +383,12 @@ def loss_cases():
     add("scale/full-random-theta", [rounded(v + 0.3 * gen.normal()) for v in identity(m)], rand_cos(3, 4), [3, 0, 1], sc_full)
     sc_cols = [[rounded(gen.uniform(1.0, 6.0)) for _ in range(5)]]
     add("scale/per-class", cosine_margin(m, 0.2), rand_cos(2, 5), [4, 2], sc_cols)
+    # tau_form "power": the identity is cross-entropy, any slopes give c = a_tau[i], nothing floors
+    add("power/identity", identity(m), cos, tgt, 16.0, "power")
+    add("power/vanishing-probability", identity(m), [[-1.0, 1.0, 1.0]], [0], 500.0, "power")
+    power = [rounded(v + 0.4 * gen.normal()) for v in identity(m)]
+    add("power/random", power, rand_cos(4, 6), [5, 0, 2, 3], 10.0, "power")
+    add("power/scale-full", power, rand_cos(3, 4), [3, 0, 1], sc_full, "power")
     good = {"M": m, "theta": identity(m), "cosine": [[0.1, 0.2], [0.3, 0.4]], "target": [0, 1], "scale": 4.0}
     cases += [
         dict(good, name="invalid/theta-length", valid=False, theta=identity(m)[:-2], error={"field": "theta"}),
@@ -481,7 +503,7 @@ def wire_cases():
         "heartbeat": msg("heartbeat"),
         "initRequest": msg("initRequest", "controller", seed=7),
         "task": msg("task", "controller", taskId="e0003-s01-a0", kind="train", epoch=3, sample=1,
-                    theta=identity(2), M=2, tScaleGrad="plain", start=sha, seed=99, split="val"),
+                    theta=identity(2), M=2, tScaleGrad="plain", tauForm="linear", start=sha, seed=99, split="val"),
         "progress": msg("progress", taskId="e0003-s01-a0", step=10, steps=45, loss=0.731, samplesPerSec=812.5),
         "result": msg("result", taskId="e0003-s01-a0", ok=True, reward=0.912, trainLoss=0.42,
                       metrics={"top1": 0.912}, timingsMs={"train": 5120.0, "eval": 310.5},
@@ -521,6 +543,7 @@ def wire_cases():
     bad("task/negative-epoch", dict(valid["task"], epoch=-1), "epoch")
     bad("task/unknown-kind", dict(valid["task"], kind="dance"), "kind")
     bad("task/unknown-tScaleGrad", dict(valid["task"], tScaleGrad="sometimes"), "tScaleGrad")
+    bad("task/unknown-tauForm", dict(valid["task"], tauForm="cubic"), "tauForm")
     bad("result/lossStats-share-over-1", dict(valid["result"], lossStats=dict(valid["result"]["lossStats"], deadShare=1.5)),
         "lossStats")
     bad("hello/missing-versions", without(valid["hello"], "versions"), "versions")

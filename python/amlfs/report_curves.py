@@ -75,6 +75,7 @@ def loss_curves(
     grid_points: int = DEFAULT_GRID_POINTS,
     num_classes: int = DEFAULT_NUM_CLASSES,
     scale: float = DEFAULT_SCALE,
+    tau_form: str = "linear",
 ) -> Dict[str, List]:
     """The ``t``, ``tau`` and gradient curves of one ``theta = [a_t, b_t, a_tau, b_tau]`` (``4 M`` floats).
 
@@ -84,6 +85,7 @@ def loss_curves(
         grid_points: equal steps of each grid (``>= 2``), before the edge points are added.
         num_classes: ``C >= 2`` of the gradient setting.
         scale: ``s > 0`` of the gradient setting (logit = ``s`` * cosine).
+        tau_form: ``"linear"`` or ``"power"``, the loss's form of ``tau`` (the run's ``search.space``).
 
     Returns:
         JSON-able dict of lists of floats (bools for ``tauFloored``):
@@ -108,7 +110,7 @@ def loss_curves(
 
     p = edge_grid(0.0, 1.0, num_intervals, grid_points)
     log_p = p.clamp_min(_SMALLEST_P).log()
-    log_tau = effective_log_tau(log_p, a_tau, b_tau)
+    log_tau = effective_log_tau(log_p, a_tau, b_tau, tau_form)
     tau_raw = piecewise_linear(p, a_tau, b_tau, 0.0, 1.0)
 
     # One row per grid point: the target (class 0) at cosine x, the others at 0.
@@ -116,7 +118,8 @@ def loss_curves(
     cosine[:, 0] = x
     cosine.requires_grad_(True)
     target = torch.zeros(len(x), dtype=torch.int64)
-    loss = searched_softmax_loss(cosine, target, space.check(theta), scale, "sum", num_intervals=num_intervals)
+    loss = searched_softmax_loss(cosine, target, space.check(theta), scale, "sum", num_intervals=num_intervals,
+                                 tau_form=tau_form)
     (grad,) = torch.autograd.grad(loss, cosine)
     grad_logit = grad[:, 0] / scale
     target_p = torch.sigmoid(t * scale - math.log(num_classes - 1))  # e^f'_y / (e^f'_y + C - 1)
@@ -138,8 +141,9 @@ def curves_json(request: str) -> str:
     """JSON in, JSON out, for the TypeScript side (pythonia): several named ``theta`` at once.
 
     ``request``: ``{"M": int, "thetas": {name: [4 M numbers]}, "gridPoints"?: int,
-    "numClasses"?: int, "scale"?: number}``. Returns ``{"setting": {"M", "gridPoints",
-    "numClasses", "scale"}, "curves": {name: loss_curves(...)}}`` as a JSON string.
+    "numClasses"?: int, "scale"?: number, "tauForm"?: "linear" | "power"}``. Returns
+    ``{"setting": {"M", "gridPoints", "numClasses", "scale", "tauForm"}, "curves": {name:
+    loss_curves(...)}}`` as a JSON string.
 
     Raises:
         LossInputError naming the field (``thetas.<name>`` for a bad ``theta``).
@@ -158,6 +162,7 @@ def curves_json(request: str) -> str:
         "gridPoints": body.get("gridPoints", DEFAULT_GRID_POINTS),
         "numClasses": body.get("numClasses", DEFAULT_NUM_CLASSES),
         "scale": body.get("scale", DEFAULT_SCALE),
+        "tauForm": body.get("tauForm", "linear"),
     }
     _check_int("M", setting["M"], 1)
     curves = {}
@@ -169,6 +174,7 @@ def curves_json(request: str) -> str:
                 grid_points=setting["gridPoints"],
                 num_classes=setting["numClasses"],
                 scale=setting["scale"],
+                tau_form=setting["tauForm"],
             )
         except LossInputError as error:
             raise LossInputError(f"thetas.{name}: {error}") from error

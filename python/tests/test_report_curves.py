@@ -2,6 +2,7 @@
 import json
 import math
 import random
+import sys
 
 import pytest
 
@@ -100,7 +101,7 @@ def test_curves_json_round_trip():
     space = SearchSpace(M)
     request = {"M": M, "thetas": {"identity": space.identity().tolist()}, "gridPoints": 11, "numClasses": 4, "scale": 2.0}
     answer = json.loads(curves_json(json.dumps(request)))
-    assert answer["setting"] == {"M": M, "gridPoints": 11, "numClasses": 4, "scale": 2.0}
+    assert answer["setting"] == {"M": M, "gridPoints": 11, "numClasses": 4, "scale": 2.0, "tauForm": "linear"}
     expected = loss_curves(space.identity(), num_intervals=M, grid_points=11, num_classes=4, scale=2.0)
     assert answer["curves"]["identity"] == expected
 
@@ -122,3 +123,15 @@ def test_curves_json_names_the_bad_field(request_text, message):
     with pytest.raises(LossInputError, match=None) as error:
         curves_json(request_text)
     assert message in str(error.value)
+
+
+def test_power_tau_is_a_power_of_p():
+    """With every a_tau = 2 the power form is tau(p) = p^2 on all of [0, 1]; the identity gives tau(p) = p."""
+    space = SearchSpace(M)
+    squared = space.identity().tolist()
+    squared[2 * M : 3 * M] = [2.0] * M
+    for theta, power in ((space.identity().tolist(), 1.0), (squared, 2.0)):
+        curves = loss_curves(theta, num_intervals=M, grid_points=11, tau_form="power")
+        for p, tau in zip(curves["p"], curves["tau"]):
+            assert tau == pytest.approx(max(p, sys.float_info.min) ** power, rel=1e-12, abs=1e-300)
+        assert not any(curves["tauFloored"])

@@ -202,6 +202,7 @@ export class Controller {
       adam: outcome.state.adam,
       applied: outcome.applied,
       validity: lossThetas.map((theta) => validityReport(theta, M)),
+      lossStats: run.lossStats(),
       winner: { taskId: winner.taskId, workerId: winner.workerId },
       ...{ checkpoint: stored.file, sha256: stored.sha256, sizeBytes: stored.sizeBytes },
       timingsMs: { epoch: Date.now() - run.startedMs, upload: uploadMs, tasks: run.timings() },

@@ -5,6 +5,7 @@
  * have to be trained again when its holder died before uploading it (a "rerun": same
  * theta, seed and start, docs/protocol.md, "A lost winner").
  */
+import type { LossStats } from "../schema/wire/loss-stats.js";
 import type { MessageOf } from "../schema/wire/messages.js";
 import { EpochBest } from "./epoch-best.js";
 import type { FailureRecord } from "./journal.js";
@@ -30,6 +31,8 @@ interface SampleState {
   settled: boolean;
   holder: Holder | null;
   timingsMs: Record<string, number> | null;
+  /** How the sample's loss acted on its training examples, from its settling result (null: not measured). */
+  lossStats: LossStats | null;
   /** While the winner is trained again: whether that rerun has settled. */
   rerun: { settled: boolean; reward: number | null } | null;
 }
@@ -57,7 +60,7 @@ export class EpochRun {
     this.thetas = thetas;
     this.seed = seed;
     this.start = start;
-    this.#samples = thetas.map(() => ({ reward: null, settled: false, holder: null, timingsMs: null, rerun: null }));
+    this.#samples = thetas.map(() => ({ reward: null, settled: false, holder: null, timingsMs: null, lossStats: null, rerun: null }));
   }
 
   /** The queue key of sample `k` (one per sample; attempts are counted under it). */
@@ -94,6 +97,7 @@ export class EpochRun {
     }
     state.settled = true;
     state.timingsMs = message.timingsMs;
+    state.lossStats = message.lossStats ?? null;
     if (!finished) {
       this.#failure(k, holder, reason as string, false);
       return { keep: false, release: null, finished, reason };
@@ -148,6 +152,11 @@ export class EpochRun {
 
   timings(): (Record<string, number> | null)[] {
     return this.#samples.map((state) => state.timingsMs);
+  }
+
+  /** Per sample, the `lossStats` of the result that settled it (a winner's rerun trains the same loss again: not counted twice). */
+  lossStats(): (LossStats | null)[] {
+    return this.#samples.map((state) => state.lossStats);
   }
 
   #failure(sample: number, holder: Holder, reason: string, requeued: boolean): void {

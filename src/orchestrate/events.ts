@@ -1,8 +1,11 @@
 /**
  * Typed progress events of a run, for the CLI (live view, plain lines, `--json`) and for
  * tests. `EventStream` delivers each event to every listener synchronously, in order, and
- * can be read as an async iterable.
+ * can be read as an async iterable. A `task-result` carries the result's `lossStats` (how
+ * the sampled loss acted on the task's training examples; null when not measured).
  */
+import type { LossStats } from "../schema/wire/loss-stats.js";
+
 export type RunEvent =
   | { type: "run-start"; runDir: string; runId: string; name: string; epochs: number; B: number; W: number; nextEpoch: number; resumed: boolean; endpoint: string }
   | { type: "worker-up"; workerId: string; pid: number; host: string; device: string; threads: number; adapter: string }
@@ -11,7 +14,7 @@ export type RunEvent =
   | { type: "epoch-start"; epoch: number; epochs: number; B: number; start: string }
   | { type: "task-start"; taskId: string; workerId: string; kind: "train" | "evaluate"; epoch: number; sample: number; attempt: number }
   | { type: "task-progress"; taskId: string; workerId: string; step: number; steps: number; loss: number | null; samplesPerSec: number | null }
-  | { type: "task-result"; taskId: string; workerId: string; kind: "train" | "evaluate"; epoch: number; sample: number; ok: boolean; reward: number | null; reason: string | null; keep: boolean }
+  | { type: "task-result"; taskId: string; workerId: string; kind: "train" | "evaluate"; epoch: number; sample: number; ok: boolean; reward: number | null; reason: string | null; keep: boolean; lossStats: LossStats | null }
   | { type: "task-failed"; taskId: string; workerId: string; epoch: number; sample: number; reason: string; requeued: boolean }
   | { type: "checkpoint-stored"; file: string; sha256: string; sizeBytes: number; epoch: number | null; workerId: string }
   | { type: "epoch-end"; epoch: number; epochs: number; rewards: (number | null)[]; best: number; bestReward: number; applied: boolean; mu: number[]; durationMs: number; failures: number }

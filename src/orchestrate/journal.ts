@@ -10,6 +10,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
+import { lossStats } from "../schema/wire/loss-stats.js";
 import { writeFileAtomic } from "./atomic.js";
 import { RunError } from "./errors.js";
 
@@ -61,6 +62,12 @@ export const epochRecord = z.object({
       negativeSlopesTau: z.number().int(),
     }),
   ),
+  /**
+   * Per sample, how its loss acted on the examples it trained on (the `lossStats` of its
+   * result: shares floored and dead, mean gradient factors); null when its worker measured
+   * nothing (a failed sample, a fixed head). Absent in journals of earlier versions.
+   */
+  lossStats: z.array(lossStats.nullable()).optional(),
   /** The task whose trained state became w_{epoch+1}, and the worker that uploaded it. */
   winner: z.object({ taskId: z.string(), workerId: z.string() }),
   ...checkpointFields,

@@ -17,6 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Launcher, WorkerExit } from "../launch/launcher.js";
 import type { Experiment } from "../schema/index.js";
+import { tauForm } from "../search/index.js";
 import type { MessageOf } from "../schema/wire/messages.js";
 import type { Received, Rejection, RouterEndpoint } from "../transport/router.js";
 import { Transfers } from "../transport/transfers.js";
@@ -261,8 +262,8 @@ export class WorkerHub {
       const owner = this.#owners.get(queued.key) as TaskOwner;
       const taskId = owner.taskId(queued.attempt);
       const { spec } = owner;
-      const { M, tScaleGrad } = this.#options.config.search;
-      const msgId = this.#router.send(worker.id, "task", { taskId, ...spec, M, tScaleGrad });
+      const { M, tScaleGrad, space } = this.#options.config.search;
+      const msgId = this.#router.send(worker.id, "task", { taskId, ...spec, M, tScaleGrad, tauForm: tauForm(space) });
       worker.busy = { kind: "task", key: queued.key, taskId, attempt: queued.attempt, msgId, startedMs: Date.now() };
       const { kind, epoch, sample } = spec;
       this.#events.emit({ type: "task-start", taskId, workerId: worker.id, kind, epoch, sample, attempt: queued.attempt });
@@ -352,7 +353,8 @@ export class WorkerHub {
     const { kind, epoch, sample } = owner.spec;
     const { taskId, reward } = message;
     const { finished: ok, reason, keep } = outcome;
-    this.#events.emit({ type: "task-result", taskId, workerId: worker.id, kind, epoch, sample, ok, reward, reason, keep });
+    const lossStats = message.lossStats ?? null;
+    this.#events.emit({ type: "task-result", taskId, workerId: worker.id, kind, epoch, sample, ok, reward, reason, keep, lossStats });
   }
 
   #serveCheckpoint(worker: WorkerState, message: MessageOf<"checkpointRequest">): void {

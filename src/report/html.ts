@@ -10,7 +10,7 @@ export interface ReportSection {
   heading: string;
   /** Paragraphs of plain text, escaped here. */
   text: readonly string[];
-  /** Raw markup: an inline `<svg>` or a `<table>` (already escaped). */
+  /** Raw markup: an inline `<svg>` or a `<table>` (already escaped); "" for a section of text only. */
   body: string;
 }
 
@@ -35,7 +35,8 @@ export function renderReportHtml(page: { title: string; meta: readonly string[];
       (section) =>
         `<section id="${escapeXml(section.id)}">\n<h2>${escapeXml(section.heading)}</h2>\n` +
         section.text.map((line) => `<p>${escapeXml(line)}</p>`).join("\n") +
-        `\n<figure>${section.body}</figure>\n</section>`,
+        (section.body === "" ? "" : `\n<figure>${section.body}</figure>`) +
+        `\n</section>`,
     )
     .join("\n");
   return `<!DOCTYPE html>

@@ -19,6 +19,8 @@ export interface CurveRequest {
   numClasses?: number;
   /** s of the gradient setting: logit = s * cosine. */
   scale?: number;
+  /** The loss's form of tau (the run's search.space); absent: linear. */
+  tauForm?: "linear" | "power";
 }
 
 const curves = z.object({

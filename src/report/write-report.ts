@@ -9,11 +9,14 @@
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { DEAD_FACTOR } from "../schema/wire/loss-stats.js";
+import { DEAD_FIGURE_ID, deadFigure, hasLossStats } from "./dead-figure.js";
 import { ReportError } from "./errors.js";
 import { GRADIENT_FIGURE_ID, gradientFigure } from "./gradient-figure.js";
 import { renderReportHtml, type ReportSection } from "./html.js";
 import { displayPath, metricsTable, metricsTableHtml, type TableRun } from "./metrics-table.js";
 import { muFigure, MU_FIGURE_ID } from "./mu-figure.js";
+import { lossTheta, tauForm } from "../search/index.js";
 import { type CurveAnswer, type CurveRequest, type CurveSource, pythonCurves } from "./python-curves.js";
 import { readReportRun, type ReportRun } from "./run-data.js";
 import { rewardsFigure, REWARDS_FIGURE_ID } from "./rewards-figure.js";
@@ -38,7 +41,7 @@ export interface ReportResult {
   html: string;
   /** Every file written, the html first. */
   files: string[];
-  /** Figure ids in the page, in order. */
+  /** Ids of the figures drawn in the page, in order (a figure without data has only its note). */
   figures: string[];
 }
 
@@ -58,22 +61,27 @@ export async function writeReport(runPath: string, options: ReportOptions = {}):
   const html = join(outDir, "report.html");
   await writeFile(html, renderReportHtml(page(run, figures, table, answer, options.cwd)));
   files.push(html);
-  for (const figure of figures) {
+  const drawn = figures.filter((figure): figure is Figure & { svg: string } => figure.svg !== null);
+  for (const figure of drawn) {
     const path = join(outDir, `${figure.id.replace(/^figure-/, "")}.svg`);
     await writeFile(path, `<?xml version="1.0" encoding="UTF-8"?>\n${figure.svg}\n`);
     files.push(path);
   }
-  return { html, files, figures: figures.map((figure) => figure.id) };
+  return { html, files, figures: drawn.map((figure) => figure.id) };
 }
 
-/** The thetas to draw: the final mu, mu_0 when it differs from the others, the identity and CosFace. */
+/**
+ * The thetas to draw: the final mu, mu_0 when it differs from the others, the identity and
+ * CosFace; mu as the loss trains it (mapped by the run's search.space, in its form of tau).
+ */
 export function curveRequest(run: ReportRun, options: Pick<ReportOptions, "numClasses" | "scale"> = {}): CurveRequest {
   const M = run.M;
+  const space = run.config.search.space;
   const block = (value: number) => Array<number>(M).fill(value);
   const identity = [...block(1), ...block(0), ...block(1), ...block(0)];
   const cosface = [...block(1), ...block(-COSFACE_MARGIN), ...block(1), ...block(0)];
-  const first = run.muSeries[0] as number[];
-  const last = run.muSeries.at(-1) as number[];
+  const first = lossTheta(run.muSeries[0] as number[], M, space);
+  const last = lossTheta(run.muSeries.at(-1) as number[], M, space);
   const same = (a: readonly number[], b: readonly number[]) => a.every((value, index) => value === b[index]);
   const thetas: Record<string, number[]> = { final: last };
   // mu_0 is drawn only when it is neither the final mu nor one of the references.
@@ -83,6 +91,7 @@ export function curveRequest(run: ReportRun, options: Pick<ReportOptions, "numCl
   return {
     M,
     thetas,
+    tauForm: tauForm(space),
     ...(options.numClasses === undefined ? {} : { numClasses: options.numClasses }),
     ...(options.scale === undefined ? {} : { scale: options.scale }),
   };
@@ -92,7 +101,8 @@ interface Figure {
   id: string;
   heading: string;
   text: string[];
-  svg: string;
+  /** null: nothing to draw (the text says why); no svg file is written. */
+  svg: string | null;
 }
 
 function drawFigures(run: ReportRun, answer: CurveAnswer): Figure[] {
@@ -142,12 +152,33 @@ function drawFigures(run: ReportRun, answer: CurveAnswer): Figure[] {
       text: [`The validation ${metric} of every sample of each epoch, their min..max band and median; the best sample's model is kept.`],
       svg: rewardsFigure(run.epochs, metric),
     },
+    deadExamples(run),
   ];
+}
+
+function deadExamples(run: ReportRun): Figure {
+  const heading = "Dead examples per epoch";
+  if (!hasLossStats(run.epochs)) {
+    return {
+      id: DEAD_FIGURE_ID,
+      heading,
+      text: ["Not drawn: this run's journal has no lossStats (runs of earlier versions, or a baseline whose fixed head never calls the searched loss)."],
+      svg: null,
+    };
+  }
+  return {
+    id: DEAD_FIGURE_ID,
+    heading,
+    text: [
+      `For each sample of each epoch, the share of its training examples on which its loss trained almost nothing, as the workers counted it: the gradient factor c = a_tau p / tau(p) below ${DEAD_FACTOR} (tau floored or flat), and, when any sample had some, t's slope a_t below ${DEAD_FACTOR} at the target cosine. The winner (whose model was kept) is marked. Right: the mean c per sample, over all examples of the epoch, and the identity's c = 1.`,
+    ],
+    svg: deadFigure(run.epochs),
+  };
 }
 
 function page(run: ReportRun, figures: readonly Figure[], table: string, answer: CurveAnswer, cwd = process.cwd()): Parameters<typeof renderReportHtml>[0] {
   const search = run.config.search;
-  const sections: ReportSection[] = figures.map((figure) => ({ id: figure.id, heading: figure.heading, text: figure.text, body: figure.svg }));
+  const sections: ReportSection[] = figures.map((figure) => ({ id: figure.id, heading: figure.heading, text: figure.text, body: figure.svg ?? "" }));
   sections.push({ id: "metrics", heading: "Final metrics", text: ["Test split, touched once at the end of each run."], body: table });
   return {
     title: `AM-LFS report: ${run.config.name}`,

@@ -3,6 +3,7 @@
  * Each issue names its path, what was expected and what was given.
  */
 import type { z } from "zod";
+import { sampledCoordinates } from "../search/space-form.js";
 import { BUILT_IN_DATASETS, DEFAULT_B, METRICS_BY_DATASET } from "./sections.js";
 import type { ExperimentInput } from "./experiment.js";
 
@@ -50,20 +51,17 @@ export function checkExperiment(config: ExperimentInput, ctx: Context): void {
       input: search.init.theta,
     });
   }
-  const bTau0 = 3 * search.M;
-  if (
-    search.space === "anchored" &&
-    search.init.kind === "theta" &&
-    search.init.theta.length === 4 * search.M &&
-    search.init.theta[bTau0] !== 0 &&
-    valid(ctx, "search.M", "search.space")
-  ) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["search", "init", "theta", bTau0],
-      message: `expected 0: b_tau[0] (index ${bTau0}) is held at 0 under search.space "anchored" (tau(0) = 0); use "paper" for another value`,
-      input: search.init.theta[bTau0],
-    });
+  if (search.init.kind === "theta" && search.init.theta.length === 4 * search.M && valid(ctx, "search.M", "search.space")) {
+    const theta = search.init.theta;
+    const held = sampledCoordinates(search.space, search.M).findIndex((sampled, d) => !sampled && theta[d] !== 0);
+    if (held >= 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["search", "init", "theta", held],
+        message: `expected 0: b_tau[${held - 3 * search.M}] (index ${held}) is held at 0 under search.space "${search.space}"; use "paper" for another value`,
+        input: theta[held],
+      });
+    }
   }
   const builtIn = BUILT_IN_DATASETS.includes(dataset.kind);
   if (!builtIn && dataset.root === "") {

@@ -118,7 +118,8 @@ export const searchSection = z
       .default("anchored")
       .describe(
         'How a sampled theta becomes the trained loss (docs/algorithm.md, "Space forms"). anchored: tau(0) = 0 (b_tau[0] ' +
-          "is not sampled, so the hardest examples keep cross-entropy's gradient) and slopes used as |a|; paper: the " +
+          "is not sampled, so the hardest examples keep cross-entropy's gradient) and slopes used as |a|; power: tau(p) = " +
+          "K_i p^|a_tau[i]| on each interval, continuous (the gradient factor is |a_tau[i]|, b_tau unused); paper: the " +
           "sample is the loss, as the paper reads literally.",
       ),
     tScaleGrad: z

@@ -21,6 +21,8 @@ export {
   lossTheta,
   sampledCoordinates,
   T_SCALE_GRADS,
+  tauForm,
+  type TauForm,
   type SpaceForm,
   type TScaleGrad,
 } from "./space-form.js";

@@ -10,13 +10,18 @@
  *   and slopes are used as |a| (the paper's "any function with positive gradient",
  *   Sec. 3.3). The identity and CosFace points are the same loss in both forms.
  *
+ * - `power`: tau is a power of p on each interval, tau(p) = K_i p^|a_tau[i]|, continuous,
+ *   tau(1) = 1 (Eq. 15's gradient factor tau'(log p) acting on log p): the gradient
+ *   factor is c = |a_tau[i]| on every interval, so no piece can flatten or floor the
+ *   loss; every b_tau is unused and held. Slopes of t are |a_t| as under `anchored`.
+ *
  * The third remedy, for unnormalized heads, is a loss option rather than a mapping of
  * theta: `search.tScaleGrad` (the Python loss's `t_scale_grad`).
  */
 import { SearchInputError, describeValue } from "./errors.js";
 import { checkTheta } from "./space.js";
 
-export const SPACE_FORMS = ["anchored", "paper"] as const;
+export const SPACE_FORMS = ["anchored", "power", "paper"] as const;
 export type SpaceForm = (typeof SPACE_FORMS)[number];
 
 /** How a tensor scale gets its gradient through the target logit (the Python loss's `t_scale_grad`). */
@@ -30,10 +35,18 @@ export function checkSpaceForm(form: unknown): SpaceForm {
   return form as SpaceForm;
 }
 
+/** The Python loss's `tau_form` for a space form. */
+export type TauForm = "linear" | "power";
+
+export function tauForm(form: SpaceForm): TauForm {
+  return form === "power" ? "power" : "linear";
+}
+
 /** Whether coordinate `d` of theta is sampled (true) or held at mu's value (false). */
 export function sampledCoordinates(form: SpaceForm, M: number): boolean[] {
   const sampled = Array<boolean>(4 * M).fill(true);
   if (form === "anchored") sampled[3 * M] = false; // b_tau[0]: tau(0) = 0
+  if (form === "power") sampled.fill(false, 3 * M); // b_tau: unused by a power tau
   return sampled;
 }
 
@@ -43,18 +56,19 @@ export function lossTheta(theta: readonly number[], M: number, form: SpaceForm):
   if (form === "paper") return [...theta];
   return theta.map((value, d) => {
     const slope = d < M || (d >= 2 * M && d < 3 * M);
-    if (d === 3 * M) return 0;
+    if (d === 3 * M || (form === "power" && d > 3 * M)) return 0;
     return slope ? Math.abs(value) : value;
   });
 }
 
-/** mu_0 must lie in the form's space: under `anchored`, b_tau[0] = 0. */
+/** mu_0 must lie in the form's space: the held coordinates are 0. */
 export function checkInitInSpace(mu: readonly number[], M: number, form: SpaceForm): void {
-  if (form === "anchored" && mu[3 * M] !== 0) {
+  sampledCoordinates(form, M).forEach((sampled, d) => {
+    if (sampled || mu[d] === 0) return;
     throw new SearchInputError(
       "init",
-      `\`init\`: under space "anchored" tau(0) = 0, so mu_0's b_tau[0] (index ${3 * M}) must be 0, got ${describeValue(mu[3 * M])}; ` +
+      `\`init\`: under space "${form}" b_tau[${d - 3 * M}] (index ${d}) is held at 0, got ${describeValue(mu[d])}; ` +
         `use space "paper" for another value`,
     );
-  }
+  });
 }

@@ -4,6 +4,7 @@
  * place, and --json lines that parse back to the events.
  */
 import { describe, expect, it } from "vitest";
+import { deadLossWarning } from "../../src/cli/progress/dead-warning.js";
 import { JsonReporter } from "../../src/cli/progress/json.js";
 import { LiveReporter } from "../../src/cli/progress/live.js";
 import { PlainReporter } from "../../src/cli/progress/plain.js";
@@ -20,7 +21,7 @@ const events: TimedEvent[] = (
     { type: "task-start", taskId: "e0000-s00-a0", workerId: "w0", kind: "train", epoch: 0, sample: 0, attempt: 0 },
     { type: "task-start", taskId: "e0000-s01-a0", workerId: "w1", kind: "train", epoch: 0, sample: 1, attempt: 0 },
     { type: "task-progress", taskId: "e0000-s00-a0", workerId: "w0", step: 10, steps: 45, loss: 0.731, samplesPerSec: 812.5 },
-    { type: "task-result", taskId: "e0000-s00-a0", workerId: "w0", kind: "train", epoch: 0, sample: 0, ok: true, reward: 0.912, reason: null, keep: true },
+    { type: "task-result", taskId: "e0000-s00-a0", workerId: "w0", kind: "train", epoch: 0, sample: 0, ok: true, reward: 0.912, reason: null, keep: true, lossStats: { examples: 1437, flooredShare: 0.3, deadShare: 0.5, meanC: 0.61, tDeadShare: 0.5, meanTSlope: 1.04 } },
     { type: "task-failed", taskId: "e0000-s01-a0", workerId: "w1", epoch: 0, sample: 1, reason: "worker w1 lost: silent for 3001 ms", requeued: true },
     { type: "epoch-end", epoch: 0, epochs: 2, rewards: [0.912, 0.5], best: 0, bestReward: 0.912, applied: true, mu: [1], durationMs: 4000, failures: 1 },
     { type: "run-end", status: "interrupted", runDir: "/runs/demo", message: "interrupted (SIGINT)", resumable: true },
@@ -45,6 +46,47 @@ describe("progress output", () => {
     expect(text).toContain("epoch 1/2 done in 4s: best sample 0 with reward 0.9120; mu updated; 1 failure(s)");
     expect(text).toContain("run interrupted: interrupted (SIGINT)\n  resume with: amlfs resume /runs/demo");
     expect(text).not.toContain("step 10/45"); // progress only at the last step
+    expect(text).not.toContain("warning"); // half its examples dead is not "most"
+  });
+
+  it("warns after a train task whose examples were mostly dead, in the plain and the live view", () => {
+    const result = (taskId: string, stats: Record<string, number> | null, kind = "train") =>
+      ({ type: "task-result", taskId, workerId: "w1", kind, epoch: 3, sample: 1, ok: true, reward: 0.1, reason: null, keep: false, lossStats: stats, time }) as TimedEvent;
+    const alive = { examples: 1000, flooredShare: 0, deadShare: 0, meanC: 1, tDeadShare: 0, meanTSlope: 1 };
+    const floored = result("e0003-s01-a0", { ...alive, flooredShare: 0.62, deadShare: 0.87, meanC: 0.05 });
+    const flatT = result("e0003-s02-a0", { ...alive, tDeadShare: 0.7, meanTSlope: 0.2 });
+    const both = result("e0003-s03-a0", { ...alive, flooredShare: 0.51, deadShare: 0.51, tDeadShare: 0.999 });
+    expect(deadLossWarning(floored)).toBe("warning: e0003-s01-a0 trained almost nothing: 87 % of its examples had a gradient factor below 0.01 (62 % floored)");
+    expect(deadLossWarning(flatT)).toBe("warning: e0003-s02-a0 trained almost nothing: 70 % of its examples had a slope of t below 0.01 at their target cosine");
+    expect(deadLossWarning(both)).toBe(
+      "warning: e0003-s03-a0 trained almost nothing: 51 % of its examples had a gradient factor below 0.01 (51 % floored); 100 % had a slope of t below 0.01 at their target cosine",
+    );
+    // Not for a loss that trains most examples, nothing measured, an evaluation, or another event.
+    for (const quiet of [
+      result("a", alive),
+      result("b", { ...alive, deadShare: 0.5, tDeadShare: 0.5 }),
+      result("c", null),
+      result("d", { ...alive, deadShare: 1 }, "evaluate"),
+      events[4] as TimedEvent,
+    ]) {
+      expect(deadLossWarning(quiet)).toBeNull();
+    }
+
+    const plain = capture();
+    const plainReporter = new PlainReporter(plain.out);
+    for (const event of [floored, result("a", alive)]) plainReporter.onEvent(event);
+    expect(plain.text()).toBe(
+      "  e0003-s01-a0 on w1: validation reward 0.1000\n" +
+        "warning: e0003-s01-a0 trained almost nothing: 87 % of its examples had a gradient factor below 0.01 (62 % floored)\n" +
+        "  a on w1: validation reward 0.1000\n",
+    );
+    const live = capture();
+    const liveReporter = new LiveReporter(live.out);
+    for (const event of [...events.slice(0, 5), flatT, result("a", alive)]) liveReporter.onEvent(event);
+    liveReporter.close();
+    expect(live.text().match(/warning: [^\n]*/g)).toEqual([
+      "warning: e0003-s02-a0 trained almost nothing: 70 % of its examples had a slope of t below 0.01 at their target cosine",
+    ]);
   });
 
   it("live: a block with epoch, per-worker step, loss and samples/s, redrawn in place", () => {

@@ -11,6 +11,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { LossStats } from "../../src/schema/wire/loss-stats.js";
 import type { MessageOf, MessageType, WireMessage } from "../../src/schema/wire/messages.js";
 import { encodeSafetensors } from "../../src/orchestrate/safetensors.js";
 import { DealerEndpoint } from "../../src/transport/dealer.js";
@@ -78,6 +79,12 @@ export function fakeReward(theta: readonly number[], seed: number): number {
     distance += (value - target) ** 2;
   });
   return 1 / (1 + distance) + (seed % 7) * 1e-6;
+}
+
+/** The `lossStats` of a train task with this (loss) theta: made-up shares that depend on theta only. */
+export function fakeLossStats(theta: readonly number[]): LossStats {
+  const negative = theta.filter((value) => value < 0).length / theta.length;
+  return { examples: 100 + theta.length, flooredShare: negative / 2, deadShare: negative, meanC: 1 - negative / 2, tDeadShare: negative / 4, meanTSlope: theta[0] ?? 1 };
 }
 
 /** The trained state: start entries moved towards theta, deterministically. */
@@ -367,6 +374,6 @@ export class FakeWorker {
       const trained = encodeSafetensors({ w: fakeTrain(decodeState(start), task.theta, task.seed) }, { epoch: String(task.epoch + 1) });
       this.#held.set(task.taskId, () => trained);
     }
-    this.dealer.send("result", { ...common, ok: true, reward, trainLoss: 0.5, metrics: { top1: reward } });
+    this.dealer.send("result", { ...common, ok: true, reward, trainLoss: 0.5, metrics: { top1: reward }, lossStats: fakeLossStats(task.theta) });
   }
 }

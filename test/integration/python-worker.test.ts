@@ -87,7 +87,9 @@ describe.skipIf(SKIP_REASON !== null)(`the real Python worker${SKIP_REASON === n
     const child = amlfs(["search", CONFIG, "--out", out, "--json"]);
     const replies: { type: string; reason: string }[] = [];
     let intruder: zmq.Dealer | null = null;
+    const results: Record<string, unknown>[] = [];
     follow(child, (event) => {
+      if (event.type === "task-result") results.push(event);
       if (event.type !== "run-start") return;
       const socket = new zmq.Dealer({ routingId: "intruder", linger: 0 });
       intruder = socket;
@@ -114,6 +116,19 @@ describe.skipIf(SKIP_REASON !== null)(`the real Python worker${SKIP_REASON === n
     reference = checkFinishedRun(out);
     expect(reference.final.metrics.top1).toBeGreaterThan(0);
     expect(reference.epochs.every((record) => record.failures.length === 0)).toBe(true);
+    // Each sample's worker counted the examples its loss trained on (all samples of an epoch see
+    // the same data: the same count); the journal and the --json task-result events agree.
+    for (const record of reference.epochs) {
+      const stats = record.lossStats ?? [];
+      expect(stats).toHaveLength(record.thetas.length);
+      stats.forEach((one, sample) => {
+        const where = `epoch ${record.epoch} sample ${sample}`;
+        expect(one?.examples, where).toBeGreaterThan(0);
+        expect(one?.examples, where).toBe(stats[0]?.examples);
+        const event = results.find((e) => e.kind === "train" && e.epoch === record.epoch && e.sample === sample && e.ok === true);
+        expect(event?.lossStats, where).toEqual(one);
+      });
+    }
   });
 
   it("records a worker SIGKILLed mid-epoch, starts a replacement, reruns its task and ends as the undisturbed run", async () => {

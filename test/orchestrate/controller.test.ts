@@ -16,7 +16,7 @@ import { encodeSafetensors } from "../../src/orchestrate/safetensors.js";
 import { taskSeed } from "../../src/orchestrate/task-ids.js";
 import type { MessageOf } from "../../src/schema/wire/messages.js";
 import { checkFinishedRun, readJournal } from "../helpers/check-journal.js";
-import { fakeInitialState, fakeReward, fakeTrain } from "../helpers/fake-worker.js";
+import { fakeInitialState, fakeLossStats, fakeReward, fakeTrain } from "../helpers/fake-worker.js";
 import { tinyConfig } from "./config.js";
 import { newRunDir, runFake } from "./run-fake.js";
 
@@ -86,6 +86,17 @@ describe("Controller with fake workers", () => {
         ]),
       );
       expect([0, 2]).toContain(record.best);
+      // What each finished sample's worker counted, for the loss it trained; nothing for the failed ones.
+      const lossThetas = record.lossThetas as number[][];
+      expect(record.lossStats).toEqual(record.rewards.map((reward, k) => (reward === null ? null : fakeLossStats(lossThetas[k] as number[]))));
+    }
+    // The task-result events carry them too (--json shows them); the final evaluation measured nothing.
+    const results = run.events.filter((e): e is Extract<TimedEvent, { type: "task-result" }> => e.type === "task-result");
+    expect(results).toHaveLength(2 * 4 + 1);
+    for (const event of results) {
+      const expected = event.kind === "evaluate" ? null : epochs[event.epoch]?.lossStats?.[event.sample];
+      expect(expected, event.taskId).not.toBeUndefined();
+      expect(event.lossStats, event.taskId).toEqual(expected);
     }
   });
 

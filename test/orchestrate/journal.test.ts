@@ -86,6 +86,21 @@ describe("Journal", () => {
     writeFileSync(file, `${JSON.stringify(init)}\n{not json\n`);
     await expect(Journal.read(file)).rejects.toThrow(/journal\.jsonl:2: expected a JSON record/);
   });
+
+  it("keeps each sample's lossStats (null: not measured), reads older records without them, checks them", async () => {
+    const file = path();
+    const stats = { examples: 1294, flooredShare: 0.25, deadShare: 0.5, meanC: 0.61, tDeadShare: 0, meanTSlope: 1.02 };
+    const { record } = epochRecord(0);
+    const journal = await Journal.read(file);
+    await journal.append(init);
+    await journal.append({ ...record, lossStats: [stats, null, { ...stats, examples: 7 }] });
+    expect(((await Journal.read(file)).records[1] as EpochRecord).lossStats).toEqual([stats, null, { ...stats, examples: 7 }]);
+    writeFileSync(file, `${JSON.stringify(init)}\n${JSON.stringify(record)}\n`); // a journal of an earlier version
+    expect(((await Journal.read(file)).records[1] as EpochRecord).lossStats).toBeUndefined();
+    const bad = { ...record, lossStats: [stats, null, { ...stats, deadShare: 1.5 }] };
+    writeFileSync(file, `${JSON.stringify(init)}\n${JSON.stringify(bad)}\n`);
+    await expect(Journal.read(file)).rejects.toThrow(/journal\.jsonl:2: field `lossStats\.2\.deadShare`/);
+  });
 });
 
 describe("resumePoint", () => {

@@ -15,7 +15,7 @@ import { writeSyntheticRun } from "./synthetic-run.js";
 
 const CHROMIUM = chromiumPath();
 const SKIP = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (run \`make browser\`)` : PYTHON_SKIP;
-const FIGURES = ["figure-mu", "figure-shape", "figure-gradient", "figure-rewards"];
+const FIGURES = ["figure-mu", "figure-shape", "figure-gradient", "figure-rewards", "figure-dead"];
 const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 describe.skipIf(SKIP !== null)(`report in headless Chromium${SKIP === null ? "" : ` (skipped: ${SKIP})`}`, () => {

@@ -5,10 +5,11 @@ import { readRunOutcome } from "../../src/cli/compare.js";
 import { displayPath, metricsTable, metricsTableHtml } from "../../src/report/metrics-table.js";
 import { intervalLabel, muFigure } from "../../src/report/mu-figure.js";
 import type { CurveAnswer, CurveRequest } from "../../src/report/python-curves.js";
+import { deadFigure, deadSpread, hasLossStats } from "../../src/report/dead-figure.js";
 import { rewardSpread } from "../../src/report/rewards-figure.js";
 import { median, readReportRun } from "../../src/report/run-data.js";
 import { ReportError, curveRequest, writeReport } from "../../src/report/index.js";
-import { M, writeSyntheticRun } from "./synthetic-run.js";
+import { M, syntheticLossStats, writeSyntheticRun } from "./synthetic-run.js";
 
 /** Curves of t(x) = x, tau(p) = p, gradient 1 - x for any theta: the structure, not the numbers. */
 async function stubCurves(request: CurveRequest): Promise<CurveAnswer> {
@@ -55,6 +56,73 @@ describe("rewards", () => {
     ]);
     expect(median([3, 1, 2])).toBe(2);
     expect(() => median([])).toThrow(/at least one/);
+  });
+});
+
+describe("dead examples", () => {
+  const stats = (examples: number, deadShare: number, meanC: number, tDeadShare = 0) =>
+    ({ examples, flooredShare: deadShare / 2, deadShare, meanC, tDeadShare, meanTSlope: 1 });
+
+  it("per epoch: the measured samples, the winner's stats and c over all their examples", () => {
+    const a = stats(100, 0.9, 1);
+    const b = stats(300, 0.2, 0.5);
+    const spread = deadSpread([
+      { epoch: 0, best: 2, lossStats: [a, null, b] },
+      { epoch: 1, best: 0, lossStats: [null, a] }, // the winner measured nothing
+      { epoch: 2, best: 0 }, // a record of an earlier version
+      { epoch: 3, best: 0, lossStats: [null, { ...a, examples: 0 }] }, // nothing counted
+    ]);
+    expect(spread.map((one) => [one.epoch, one.samples.map((s) => s.sample), one.winner, one.meanC])).toEqual([
+      [0, [0, 2], { ...b, sample: 2 }, (100 * 1 + 300 * 0.5) / 400],
+      [1, [1], null, 1],
+    ]);
+    expect(hasLossStats([{ epoch: 0, best: 0 }, { epoch: 1, best: 0, lossStats: [null] }])).toBe(false);
+    expect(() => deadFigure([{ epoch: 0, best: 0 }])).toThrow(/no epoch record has lossStats/);
+  });
+
+  const dots = (svg: string, label: string) => {
+    const group = svg.match(new RegExp(`data-series="${label}"[^>]*>(.*?)</g>`))?.[1];
+    return group === undefined ? null : (group.match(/<circle/g) ?? []).length;
+  };
+
+  it("draws every sample and the winner, t's share only when some example was dead for t", () => {
+    const epochs = [
+      { epoch: 0, best: 1, lossStats: [stats(10, 0.1, 0.9), stats(10, 0.6, 0.3), null] },
+      { epoch: 1, best: 0, lossStats: [stats(10, 0.2, 0.8), stats(10, 0.7, 0.2), stats(10, 0.3, 0.7)] },
+      { epoch: 2, best: 0 },
+    ];
+    const svg = deadFigure(epochs);
+    expect(svg.match(/class="panel"/g)).toHaveLength(2);
+    expect(dots(svg, "c &lt; 0.01: each sample")).toBe(5);
+    expect(dots(svg, "c &lt; 0.01: winner")).toBe(2);
+    expect(dots(svg, "a_t &lt; 0.01: each sample")).toBeNull();
+    expect(dots(svg, "winner")).toBe(2);
+    expect(svg).toContain("1 epoch(s) without lossStats not drawn");
+    const withT = deadFigure([{ epoch: 0, best: 0, lossStats: [stats(10, 0.1, 0.9, 0.8), stats(10, 0.1, 0.9)] }]);
+    expect(dots(withT, "a_t &lt; 0.01: each sample")).toBe(2);
+    expect(dots(withT, "a_t &lt; 0.01: winner")).toBe(1);
+    expect(withT).not.toContain("without lossStats");
+  });
+
+  it("reads the journal's lossStats into the page, or says why there is no figure", async () => {
+    const run = writeSyntheticRun({ epochs: 2, lossStats: "t" });
+    const data = await readReportRun(run.path);
+    expect(data.epochs.map((record) => record.lossStats)).toEqual([
+      [0, 1, 2].map((k) => syntheticLossStats(0, k, true)),
+      [syntheticLossStats(1, 0, true), syntheticLossStats(1, 1, true), null], // sample 2 failed
+    ]);
+    const drawn = await writeReport(run.path, { curves: stubCurves });
+    expect(drawn.figures).toContain("figure-dead");
+    expect(readFileSync(join(run.path, "report", "dead.svg"), "utf8")).toContain("a_t &lt; 0.01: winner");
+
+    const older = writeSyntheticRun({ lossStats: "none" });
+    const result = await writeReport(older.path, { curves: stubCurves });
+    expect(result.figures).toEqual(["figure-mu", "figure-shape", "figure-gradient", "figure-rewards"]);
+    expect(result.files.some((file) => file.endsWith("dead.svg"))).toBe(false);
+    const html = readFileSync(result.html, "utf8");
+    expect(html).toContain('<section id="figure-dead">');
+    expect(html).toContain("Not drawn: this run&#39;s journal has no lossStats");
+    expect(html).not.toContain('data-figure="figure-dead"');
   });
 });
 
@@ -114,9 +182,10 @@ describe("writeReport", () => {
   it("asks for the final mu, the identity and CosFace t(x) = x - 0.35", async () => {
     const data = await readReportRun(writeSyntheticRun({ epochs: 2 }).path);
     const { thetas, ...setting } = curveRequest(data, { scale: 14, numClasses: 5 });
-    expect(setting).toEqual({ M, scale: 14, numClasses: 5 });
+    expect(setting).toEqual({ M, scale: 14, numClasses: 5, tauForm: "linear" });
     expect(Object.keys(thetas)).toEqual(["final", "identity", "cosface"]); // mu_0 is the identity: not drawn twice
-    const finalMu = [1, 1, 0, 0, 1, 1, 0, 0].map((value) => value + 0.01 + 0.02); // two epochs of the synthetic steps
+    // two epochs of the synthetic steps, as the loss trains it: search.space "anchored" holds b_tau[0] at 0
+    const finalMu = [1, 1, 0, 0, 1, 1, 0, 0].map((value, index) => (index === 3 * M ? 0 : value + 0.01 + 0.02));
     thetas.final?.forEach((value, index) => expect(value).toBeCloseTo(finalMu[index] as number, 12));
     expect(thetas.identity).toEqual([1, 1, 0, 0, 1, 1, 0, 0]);
     expect(thetas.cosface).toEqual([1, 1, -0.35, -0.35, 1, 1, 0, 0]);
@@ -126,13 +195,14 @@ describe("writeReport", () => {
     const run = writeSyntheticRun();
     const base = writeSyntheticRun({ mode: "baseline", root: join(run.path, "..") });
     const result = await writeReport(run.path, { baseline: base.path, curves: stubCurves });
-    expect(result.figures).toEqual(["figure-mu", "figure-shape", "figure-gradient", "figure-rewards"]);
+    expect(result.figures).toEqual(["figure-mu", "figure-shape", "figure-gradient", "figure-rewards", "figure-dead"]);
     expect(result.files.map((file) => file.slice(run.path.length + 1))).toEqual([
       "report/report.html",
       "report/mu.svg",
       "report/shape.svg",
       "report/gradient.svg",
       "report/rewards.svg",
+      "report/dead.svg",
     ]);
     const html = readFileSync(result.html, "utf8");
     for (const id of result.figures) expect(html).toContain(`data-figure="${id}"`);

@@ -6,6 +6,7 @@ import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../src/launch/python.js";
+import type { LossStats } from "../../src/schema/wire/loss-stats.js";
 
 export const M = 2;
 const SHA = "0".repeat(64);
@@ -18,8 +19,26 @@ export interface SyntheticRun {
 }
 
 /**
+ * The `lossStats` the synthetic run gives sample `sample` of epoch `epoch`: dead shares that
+ * grow with both, c that falls with the sample; with `withT`, some examples dead for t too.
+ */
+export function syntheticLossStats(epoch: number, sample: number, withT: boolean): LossStats {
+  return {
+    examples: 100 + 10 * sample,
+    flooredShare: 0.05 * sample,
+    deadShare: 0.1 * (sample + 1) + 0.05 * epoch,
+    meanC: 1 - 0.2 * sample,
+    tDeadShare: withT ? 0.3 + 0.1 * sample : 0,
+    meanTSlope: withT ? 0.7 : 1,
+  };
+}
+
+/**
  * `epochs` epoch records; in "amlfs" mode mu[e + 1] = mu[e] + 0.01 * (e + 1) on every
  * coordinate, in "baseline" mode mu stays the identity. `final`: metrics of the final record.
+ * `lossStats`: "tau" (default) gives each finished sample `syntheticLossStats(e, k, false)`,
+ * "t" `syntheticLossStats(e, k, true)`, "none" writes records without the field (a journal
+ * of an earlier version).
  */
 export function writeSyntheticRun(options: {
   mode?: "amlfs" | "baseline";
@@ -27,9 +46,11 @@ export function writeSyntheticRun(options: {
   final?: Record<string, number> | null;
   name?: string;
   root?: string;
+  lossStats?: "tau" | "t" | "none";
 } = {}): SyntheticRun {
   const mode = options.mode ?? "amlfs";
   const epochs = options.epochs ?? 3;
+  const lossStats = options.lossStats ?? "tau";
   const root = options.root ?? mkdtempSync(join(tmpdir(), "amlfs-report-"));
   const path = join(root, options.name ?? mode);
   mkdirSync(path, { recursive: true });
@@ -67,6 +88,9 @@ export function writeSyntheticRun(options: {
       adam: { step: mode === "baseline" ? 0 : epoch + 1, m: after.map(() => 0), v: after.map(() => 0) },
       applied: mode !== "baseline",
       validity: epochRewards.map(() => ({ tauMin: 0, tauFlooredFraction: 0, negativeSlopesT: 0, negativeSlopesTau: 0 })),
+      ...(lossStats === "none"
+        ? {}
+        : { lossStats: epochRewards.map((reward, sample) => (reward === null ? null : syntheticLossStats(epoch, sample, lossStats === "t"))) }),
       winner: { taskId: `e${epoch}-s${best}`, workerId: "w0" },
       checkpoint: `checkpoints/w_000${epoch + 1}.safetensors`,
       sha256: SHA,

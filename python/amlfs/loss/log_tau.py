@@ -21,7 +21,7 @@ import torch
 from .errors import LossInputError
 from .finite import finite_floats
 from .piecewise_linear import interval_index
-from .prepared_theta import TauPieces, tau_pieces
+from .prepared_theta import TAU_FORMS, PowerPieces, TauPieces, power_pieces, tau_pieces
 
 TAU_FLOOR = 1e-6
 """Smallest ``tau`` a non-positive piece may take; the floored loss is ``-log(1e-6) = 13.8155...``."""
@@ -59,7 +59,31 @@ def log_tau_pieces(log_p: torch.Tensor, pieces: TauPieces) -> LogTau:
     return LogTau(value, c, floored > positive, index)  # below the floor and not positive
 
 
-def effective_log_tau(log_p, a_tau, b_tau) -> LogTau:
+def log_tau_power(log_p: torch.Tensor, pieces: PowerPieces) -> LogTau:
+    """``log tau`` of a ``power`` tau: ``F_i + a_i (log p - log u_i)``, so ``c = d log tau / d log p = a_i``.
+
+    Computed from ``log p`` alone, so nothing underflows and nothing is floored.
+    """
+    index = interval_index(log_p.exp(), 0.0, 1.0, pieces.table.shape[1])
+    a, f_upper, log_upper = pieces.table.index_select(1, index).unbind(0)
+    value = (log_p - log_upper).mul_(a).add_(f_upper)
+    return LogTau(value, a, torch.zeros_like(index, dtype=torch.bool), index)
+
+
+def log_tau_of(log_p: torch.Tensor, pieces) -> LogTau:
+    """``log tau`` for either form of tau, by the type of ``pieces``."""
+    if isinstance(pieces, PowerPieces):
+        return log_tau_power(log_p, pieces)
+    return log_tau_pieces(log_p, pieces)
+
+
+def check_tau_form(tau_form) -> str:
+    if tau_form not in TAU_FORMS:
+        raise LossInputError(f"Expected `tau_form` to be one of {', '.join(map(repr, TAU_FORMS))}, got {tau_form!r}")
+    return tau_form
+
+
+def effective_log_tau(log_p, a_tau, b_tau, tau_form: str = "linear") -> LogTau:
     """``log tau_eff(p)`` and the gradient factor ``c`` under the validity policy.
 
     Args:
@@ -67,13 +91,17 @@ def effective_log_tau(log_p, a_tau, b_tau) -> LogTau:
             finite; taking ``log p`` rather than ``p`` keeps ``p = 1e-300`` and below exact.
             The interval is chosen with ``p = exp(log p)`` in float64.
         a_tau, b_tau: slopes and biases of ``tau``, length ``M`` each, finite.
+        tau_form: ``"linear"`` (Eq. 16 as written) or ``"power"`` (``log tau`` linear in
+            ``log p`` on each interval with slope ``a_tau[i]``, continuous, ``tau(1) = 1``;
+            ``b_tau`` is unused): docs/algorithm.md, "Space forms".
 
     Returns:
         :class:`LogTau` of float64 / bool / int64 tensors of ``log_p``'s shape.
 
     Raises:
-        LossInputError naming ``log_p``, ``a_tau`` or ``b_tau``.
+        LossInputError naming ``log_p``, ``a_tau``, ``b_tau`` or ``tau_form``.
     """
+    check_tau_form(tau_form)
     log_p = torch.as_tensor(log_p, dtype=torch.float64)
     finite = torch.isfinite(log_p)
     if not bool(finite.all()):
@@ -81,5 +109,6 @@ def effective_log_tau(log_p, a_tau, b_tau) -> LogTau:
         raise LossInputError(f"Expected `log_p` to be finite, got {float(log_p[where])} at index {where}")
     a = finite_floats(a_tau, "a_tau")
     b = finite_floats(b_tau, "b_tau", len(a), " (len(a_tau))")
-    out = log_tau_pieces(log_p.reshape(-1), tau_pieces(a, b, log_p.device))
+    pieces = power_pieces(a, log_p.device) if tau_form == "power" else tau_pieces(a, b, log_p.device)
+    out = log_tau_of(log_p.reshape(-1), pieces)
     return LogTau(*(field.reshape(log_p.shape) for field in out))

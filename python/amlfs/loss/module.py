@@ -15,6 +15,7 @@ from .searched_softmax import (
     check_t_scale_grad,
     check_target,
 )
+from .log_tau import check_tau_form
 from .stats import LossStats
 
 
@@ -35,15 +36,19 @@ class SearchedSoftmaxLoss(nn.Module):
         reduction: ``"mean"``, ``"sum"`` or ``"none"``.
         t_scale_grad: ``"plain"`` or ``"full"``, see :func:`amlfs.searched_softmax_loss`;
             settable later as an attribute.
+        tau_form: ``"linear"`` or ``"power"``, likewise.
     """
 
     theta_buffer: torch.Tensor
 
-    def __init__(self, num_intervals: int = 6, reduction: str = "mean", t_scale_grad: str = "plain"):
+    def __init__(
+        self, num_intervals: int = 6, reduction: str = "mean", t_scale_grad: str = "plain", tau_form: str = "linear"
+    ):
         super().__init__()
         self.space = SearchSpace(num_intervals)
         self.reduction = check_reduction(reduction)
         self.t_scale_grad = t_scale_grad
+        self.tau_form = tau_form
         self.stats = LossStats()
         self.register_buffer("theta_buffer", self.space.identity())
 
@@ -54,6 +59,14 @@ class SearchedSoftmaxLoss(nn.Module):
     @t_scale_grad.setter
     def t_scale_grad(self, value: str) -> None:
         self._t_scale_grad = check_t_scale_grad(value)
+
+    @property
+    def tau_form(self) -> str:
+        return self._tau_form
+
+    @tau_form.setter
+    def tau_form(self, value: str) -> None:
+        self._tau_form = check_tau_form(value)
 
     @property
     def theta(self) -> torch.Tensor:
@@ -70,7 +83,7 @@ class SearchedSoftmaxLoss(nn.Module):
         """The loss of ``cosine [N, C]``, ``target [N]`` and ``scale``; see :func:`amlfs.searched_softmax_loss`."""
         cosine = check_cosine(cosine)
         target = check_target(target, cosine)
-        theta = prepare_theta(self.space.values(self.theta_buffer), cosine.device)  # also after load_state_dict
+        theta = prepare_theta(self.space.values(self.theta_buffer), cosine.device, self.tau_form)  # also after load_state_dict
         stats = self.stats if torch.is_grad_enabled() else None
         scale = check_scale(scale, cosine)
         return apply_checked(cosine, target, theta, scale, self.reduction, self.t_scale_grad, stats)
@@ -85,5 +98,6 @@ class SearchedSoftmaxLoss(nn.Module):
 
     def extra_repr(self) -> str:
         return (
-            f"num_intervals={self.space.num_intervals}, reduction={self.reduction!r}, t_scale_grad={self.t_scale_grad!r}"
+            f"num_intervals={self.space.num_intervals}, reduction={self.reduction!r}, "
+            f"t_scale_grad={self.t_scale_grad!r}, tau_form={self.tau_form!r}"
         )

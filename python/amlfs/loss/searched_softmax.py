@@ -13,6 +13,7 @@ from typing import Optional, Union
 import torch
 
 from .errors import LossInputError
+from .log_tau import check_tau_form
 from .prepared_theta import PreparedTheta, prepare_theta
 from .search_space import SearchSpace
 from .searched_softmax_function import REDUCTIONS, T_SCALE_GRADS, SearchedSoftmaxFunction, Terms, softmax_terms
@@ -29,6 +30,7 @@ def searched_softmax_loss(
     *,
     num_intervals: Optional[int] = None,
     t_scale_grad: str = "plain",
+    tau_form: str = "linear",
 ) -> torch.Tensor:
     """Searched softmax loss of AM-LFS; the identity ``theta`` gives ``F.cross_entropy(scale * cosine, target)``.
 
@@ -51,26 +53,37 @@ def searched_softmax_loss(
             sampled ``t`` cannot be met by growing the scale of an unnormalized head;
             ``"full"`` through ``t(cos_y)``, the paper read literally. The value, and every
             gradient under the identity ``theta``, are the same either way.
+        tau_form: ``"linear"`` (default): ``tau(p) = a_tau[i] p + b_tau[i]`` as in Eq. 16;
+            ``"power"``: ``log tau`` is linear in ``log p`` on each interval with slope
+            ``a_tau[i]``, continuous, ``tau(1) = 1`` (``tau(p) = K_i p^a_tau[i]``), so the
+            gradient factor is ``c = a_tau[i]`` and nothing is floored; ``b_tau`` is unused.
+            The identity ``theta`` is cross-entropy in both forms.
 
     Returns:
         The loss in the dtype of ``cosine`` (float32 for 16-bit inputs).
 
     Raises:
         LossInputError (a ``ValueError``) naming ``cosine``, ``target``, ``theta``, ``scale``,
-        ``reduction``, ``num_intervals`` or ``t_scale_grad``.
+        ``reduction``, ``num_intervals``, ``t_scale_grad`` or ``tau_form``.
 
     The backward is hand-written (``docs/algorithm.md``); double backward
     (``create_graph=True``) is not supported and raises.
     """
     cosine = check_cosine(cosine)
     target = check_target(target, cosine)
-    theta = check_theta(theta, cosine.device, num_intervals)
+    theta = check_theta(theta, cosine.device, num_intervals, tau_form)
     scale = check_scale(scale, cosine)
     return apply_checked(cosine, target, theta, scale, check_reduction(reduction), check_t_scale_grad(t_scale_grad))
 
 
 def searched_softmax_terms(
-    cosine: torch.Tensor, target: torch.Tensor, theta, scale: Scale, *, num_intervals: Optional[int] = None
+    cosine: torch.Tensor,
+    target: torch.Tensor,
+    theta,
+    scale: Scale,
+    *,
+    num_intervals: Optional[int] = None,
+    tau_form: str = "linear",
 ) -> Terms:
     """The per-sample terms behind :func:`searched_softmax_loss`, without gradient.
 
@@ -83,7 +96,7 @@ def searched_softmax_terms(
     """
     cosine = check_cosine(cosine)
     target = check_target(target, cosine)
-    theta = check_theta(theta, cosine.device, num_intervals)
+    theta = check_theta(theta, cosine.device, num_intervals, tau_form)
     with torch.no_grad():
         return softmax_terms(cosine, check_scale(scale, cosine), target, theta)[1]
 
@@ -147,14 +160,16 @@ def check_target(target, cosine: torch.Tensor) -> torch.Tensor:
     return target.long()
 
 
-def check_theta(theta, device: torch.device, num_intervals: Optional[int] = None) -> PreparedTheta:
+def check_theta(
+    theta, device: torch.device, num_intervals: Optional[int] = None, tau_form: str = "linear"
+) -> PreparedTheta:
     """Validate ``theta`` (``4 M`` finite numbers; a tensor on any device, or a sequence), prepare it on ``device``."""
     if num_intervals is None:
         size = theta.numel() if isinstance(theta, torch.Tensor) else len(theta)
         if size == 0 or size % 4:
             raise LossInputError(f"Expected `theta` to have 4 * M entries (M >= 1), got {size}")
         num_intervals = size // 4
-    return prepare_theta(SearchSpace(num_intervals).values(theta), device)
+    return prepare_theta(SearchSpace(num_intervals).values(theta), device, check_tau_form(tau_form))
 
 
 def check_scale(scale, cosine: torch.Tensor) -> Scale:

@@ -33,7 +33,7 @@ from typing import NamedTuple, Union
 import torch
 from torch.autograd.function import once_differentiable
 
-from .log_tau import LogTau, log_tau_pieces
+from .log_tau import LogTau, log_tau_of
 from .piecewise_linear import evaluate_pieces
 from .prepared_theta import PreparedTheta
 
@@ -77,7 +77,7 @@ def softmax_terms(cosine: torch.Tensor, scale, target: torch.Tensor, theta: Prep
     w = torch.logit(r_y).sub_(m.view(-1))
     w = w.addcmul_(t_y, s_y) if isinstance(s_y, torch.Tensor) else w.add_(t_y, alpha=s_y)
     log_p = torch.nn.functional.logsigmoid(w)
-    return r, Terms(log_p, log_tau_pieces(log_p, theta.tau), t_interval, t_slope, cos_y, t_y, s_y, r_y)
+    return r, Terms(log_p, log_tau_of(log_p, theta.tau), t_interval, t_slope, cos_y, t_y, s_y, r_y)
 
 
 def _column(values: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:

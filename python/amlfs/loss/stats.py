@@ -47,6 +47,20 @@ class LossStats:
         else:
             self._sums += row
 
+    def totals(self) -> torch.Tensor:
+        """The running sums, float64 ``[6]``: examples, floored, dead, sum of ``c``, ``t`` dead,
+        sum of ``a_t`` (zeros on the CPU before any example). A copy."""
+        if self._sums is None:
+            return torch.zeros(len(FIELDS), dtype=torch.float64)
+        return self._sums.clone()
+
+    def set_totals(self, totals: torch.Tensor) -> None:
+        """Replace the running sums with ``totals`` (float64 ``[6]``, as :meth:`totals` gives them),
+        e.g. their sum over the ranks of a process group."""
+        if totals.shape != (len(FIELDS),):
+            raise ValueError(f"Expected `totals` of shape [{len(FIELDS)}], got {list(totals.shape)}")
+        self._sums = totals.detach().to(torch.float64).clone()
+
     def summary(self) -> Optional[Dict[str, float]]:
         """``{examples, flooredShare, deadShare, meanC, tDeadShare, meanTSlope}``; None before any example."""
         if self._sums is None:

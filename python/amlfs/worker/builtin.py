@@ -3,7 +3,9 @@
 It reads the experiment from ``welcome``, builds the baseline's recipe from the registry
 (it never branches on which baseline), attaches model, optimizer and scheduler, and runs
 the tasks: a train task sets ``theta`` on the searched loss, trains one epoch and reports
-the validation reward; an evaluate task reports the metrics of its start state.
+the validation reward and how the loss acted on the epoch's examples (``lossStats``, none
+for a recipe whose fixed head never calls the searched loss); an evaluate task reports
+the metrics of its start state.
 
 Started by ``torchrun`` (``WORLD_SIZE > 1``), the processes form one worker: rank 0 talks to
 the controller and the others train each epoch with it (amlfs/worker/group.py).
@@ -30,7 +32,7 @@ from .. import SearchedSoftmaxLoss
 from . import connect
 from .cli import connect_kwargs, parse_worker_args
 from .errors import ControllerLost, ShutdownRequested, TaskFailed, WorkerError
-from .group import Group, Leader, follow, group_from_env, join, leave, receive_experiment
+from .group import Group, Leader, follow, group_from_env, join, leave, receive_experiment, sum_loss_stats
 from .logs import configure_logging
 from .settings import ENV_WORKER_ID
 
@@ -78,16 +80,20 @@ def run(session, group: Optional[Group] = None) -> None:
                 loss_fn = losses[task.M]
                 loss_fn.set_theta(task.theta)
                 loss_fn.t_scale_grad = task.t_scale_grad
+                loss_fn.tau_form = task.tau_form
+                loss_fn.stats.reset()
                 if leader is None:
                     stats = recipe.train_epoch(task, loss_fn)
                 else:
                     leader.start_train(task)
                     stats = _train_in_group(recipe, task, loss_fn)
+                    sum_loss_stats(group, loss_fn.stats)  # with the followers' examples
                 started = time.monotonic()
                 metrics = recipe.evaluate(task.split)
                 eval_ms = (time.monotonic() - started) * 1000.0
                 task.report(reward=reward(metrics), metrics=metrics, train_loss=stats.mean_loss,
-                            timings_ms={"train": stats.train_ms, "eval": eval_ms})
+                            timings_ms={"train": stats.train_ms, "eval": eval_ms},
+                            loss_stats=loss_fn.stats.summary())
             else:
                 started = time.monotonic()
                 metrics = recipe.evaluate(task.split)
@@ -124,9 +130,13 @@ def run_follower(args, group: Group) -> int:
     def train(task) -> None:
         if task.M not in losses:
             losses[task.M] = SearchedSoftmaxLoss(task.M).to(group.device)
-        losses[task.M].set_theta(task.theta)
-        losses[task.M].t_scale_grad = task.t_scale_grad
-        recipe.train_epoch(task, losses[task.M])
+        loss_fn = losses[task.M]
+        loss_fn.set_theta(task.theta)
+        loss_fn.t_scale_grad = task.t_scale_grad
+        loss_fn.tau_form = task.tau_form
+        loss_fn.stats.reset()
+        recipe.train_epoch(task, loss_fn)
+        sum_loss_stats(group, loss_fn.stats)  # the leader reports the group's count
 
     trained = follow(group, recipe.model, recipe.optimizer, recipe.scheduler, train)
     log.info("rank %d: shutdown after %d tasks", group.rank, trained)

@@ -13,8 +13,9 @@ the *followers*, never connect. The leader hands them, over the group:
 3. ``shutdown`` when the session ends.
 
 All ranks then train the epoch together (``EpochLoop.shard``/``step`` all-reduce the
-gradients, amlfs/baselines/recipe.py); the leader alone evaluates, reports and uploads, and
-evaluate tasks never involve the followers. Messages are a JSON header (length-prefixed
+gradients, amlfs/baselines/recipe.py), and after a trained epoch sum the counts of their
+searched losses (:func:`sum_loss_stats`); the leader alone evaluates, reports and uploads,
+and evaluate tasks never involve the followers. Messages are a JSON header (length-prefixed
 bytes) and optional bytes: nothing is unpickled.
 
 A follower that fails, or a leader that fails inside a collective, ends its process; torchrun
@@ -150,6 +151,15 @@ def _broadcast_bytes(group: Group, data: Optional[bytes]) -> bytes:
     return data if data is not None else buffer.cpu().numpy().tobytes()
 
 
+def sum_loss_stats(group: Group, stats) -> None:
+    """Every rank, after a trained epoch: ``stats`` (a :class:`~amlfs.loss.LossStats` that counted
+    this rank's shards) becomes the count over the whole group, i.e. over the full batches.
+    A collective: every rank calls it once per trained task, none after a :class:`TaskFailed`."""
+    totals = stats.totals().to(group._wire_device)
+    dist.all_reduce(totals)
+    stats.set_totals(totals)
+
+
 # ---- leader ---------------------------------------------------------------------------------
 
 
@@ -192,6 +202,7 @@ class FollowerTask:
         self.theta = tuple(float(v) for v in header["theta"])
         self.M: int = header["M"]
         self.t_scale_grad: str = header.get("tScaleGrad", "plain")
+        self.tau_form: str = header.get("tauForm", "linear")
         self.start: str = header["start"]
         self.seed: int = header["seed"]
         self.split: str = header["split"]

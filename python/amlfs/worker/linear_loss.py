@@ -16,7 +16,7 @@ from typing import Optional, Sequence, Union
 import torch
 from torch import nn
 
-from ..loss import SearchedSoftmaxLoss
+from ..loss import LossStats, SearchedSoftmaxLoss
 
 Theta = Union[Sequence[float], torch.Tensor]
 
@@ -35,7 +35,8 @@ class SearchedCrossEntropyLoss(nn.Module):
     The logits passed in must be the last output of ``head`` (the tensor it returned,
     untouched); anything else raises ``ValueError``, since the matching input is
     needed. :attr:`mean_loss` is the mean of the losses computed since
-    :meth:`reset_stats` (one host sync, when read).
+    :meth:`reset_stats` (one host sync, when read); :attr:`stats` counts, over the same
+    calls (those with gradients enabled), how the loss acted on the examples.
     """
 
     def __init__(self, head: nn.Linear, num_intervals: int = 6):
@@ -65,6 +66,15 @@ class SearchedCrossEntropyLoss(nn.Module):
     def t_scale_grad(self, value: str) -> None:
         self.searched.t_scale_grad = value
 
+    @property
+    def tau_form(self) -> str:
+        """``"linear"`` or ``"power"``: see :func:`amlfs.searched_softmax_loss`."""
+        return self.searched.tau_form
+
+    @tau_form.setter
+    def tau_form(self, value: str) -> None:
+        self.searched.tau_form = value
+
     def set_theta(self, theta: Theta) -> None:
         """Use ``theta = [a_t (M), b_t (M), a_tau (M), b_tau (M)]`` (``4 M`` finite numbers) from now on."""
         size = len(theta)
@@ -72,12 +82,22 @@ class SearchedCrossEntropyLoss(nn.Module):
             raise ValueError(f"Expected `theta` to have 4 M entries (M >= 1), got {size}")
         if size != 4 * self.searched.space.num_intervals:
             old = self.searched
-            self.searched = SearchedSoftmaxLoss(size // 4, reduction=old.reduction, t_scale_grad=old.t_scale_grad)
+            self.searched = SearchedSoftmaxLoss(
+                size // 4, reduction=old.reduction, t_scale_grad=old.t_scale_grad, tau_form=old.tau_form
+            )
         self.searched.set_theta(theta)
 
+    @property
+    def stats(self) -> LossStats:
+        """The inner :class:`SearchedSoftmaxLoss`'s :class:`~amlfs.loss.LossStats`: examples floored,
+        with a vanishing gradient factor, mean factors (``summary()``; reset by :meth:`reset_stats`)."""
+        return self.searched.stats
+
     def reset_stats(self) -> None:
+        """Start a new epoch's count: :attr:`mean_loss` and :attr:`stats`."""
         self._loss_sum: Union[float, torch.Tensor] = 0.0
         self._batches = 0
+        self.searched.stats.reset()
 
     @property
     def mean_loss(self) -> float:

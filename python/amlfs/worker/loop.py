@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Mapping, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Mapping, Optional, Union
 
+from ..loss.stats import LossStats
 from .errors import TaskFailed
 
 if TYPE_CHECKING:
@@ -32,7 +33,9 @@ def epochs(session: "Session", criterion: Any, evaluate: Callable[[str], Metrics
         criterion: the searched loss; its ``set_theta(theta)`` is called before each
             train task (``SearchedCrossEntropyLoss`` or ``amlfs.SearchedSoftmaxLoss``).
             When it has ``reset_stats`` and ``mean_loss`` (``SearchedCrossEntropyLoss``),
-            the epoch's mean loss is reported and a non-finite one fails the task.
+            the epoch's mean loss is reported and a non-finite one fails the task. When
+            it has ``stats`` (a :class:`~amlfs.loss.LossStats`, as both have), it is reset
+            before each train task and its ``summary()`` is reported as ``lossStats``.
         evaluate: ``evaluate(split)`` with ``split`` ``"val"`` or ``"test"``: a number
             (the experiment's ``reward.metric``, e.g. top-1 accuracy in [0, 1]) or a
             mapping of metrics that holds it.
@@ -56,8 +59,13 @@ def epochs(session: "Session", criterion: Any, evaluate: Callable[[str], Metrics
                 criterion.set_theta(task.theta)
                 if hasattr(criterion, "t_scale_grad"):
                     criterion.t_scale_grad = task.t_scale_grad
+                if hasattr(criterion, "tau_form"):
+                    criterion.tau_form = task.tau_form
                 if hasattr(criterion, "reset_stats"):
                     criterion.reset_stats()
+                stats = _loss_stats(criterion)
+                if stats is not None:
+                    stats.reset()
             if task.done:  # set_theta refused theta: failed by ``with task``
                 continue
             started = time.monotonic()
@@ -72,10 +80,18 @@ def _finish_train(task: "Task", criterion: Any, evaluate: Callable[[str], Metric
         mean_loss = getattr(criterion, "mean_loss", None)
         if mean_loss is not None and not math.isfinite(mean_loss):
             raise TaskFailed(f"the mean training loss of the epoch is {mean_loss}")
+        stats = _loss_stats(criterion)
+        loss_stats = None if stats is None else stats.summary()  # before evaluate: it may call the loss
         started = time.monotonic()
         reward, metrics = _scored(evaluate(task.split), metric)
         task.report(reward=reward, metrics=metrics, train_loss=mean_loss,
-                    timings_ms={"train": train_ms, "eval": _ms_since(started)})
+                    timings_ms={"train": train_ms, "eval": _ms_since(started)}, loss_stats=loss_stats)
+
+
+def _loss_stats(criterion: Any) -> Optional[LossStats]:
+    """The criterion's :class:`LossStats` (``criterion.stats``), or None when it keeps none."""
+    stats = getattr(criterion, "stats", None)
+    return stats if isinstance(stats, LossStats) else None
 
 
 def _scored(result: Metrics, metric: str) -> "tuple[float, Dict[str, float]]":

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
 
 import torch
 
+from ..loss.stats import FIELDS as LOSS_STATS_FIELDS
 from .errors import SessionClosed, TaskFailed
 from .wire import finite_or_none
 
@@ -29,7 +30,9 @@ class Task:
         theta: ``[a_t (M), b_t (M), a_tau (M), b_tau (M)]`` as a tuple of floats.
         M: number of intervals.
         t_scale_grad: ``"plain"`` or ``"full"``, the loss option of that name
-            (:func:`amlfs.searched_softmax_loss`), from the run's ``search.space``.
+            (:func:`amlfs.searched_softmax_loss`), from the run's ``search.tScaleGrad``.
+        tau_form: ``"linear"`` or ``"power"``, the loss option of that name, from the
+            run's ``search.space``.
         start: sha256 of the state the task starts from (loaded into the attached objects).
         seed: seeds ``torch`` (already applied with ``torch.manual_seed``) and the data
             order (:meth:`generator`); equal for all samples of an epoch.
@@ -51,6 +54,7 @@ class Task:
         self.theta: Tuple[float, ...] = tuple(float(v) for v in header["theta"])
         self.M: int = header["M"]
         self.t_scale_grad: str = header.get("tScaleGrad", "plain")
+        self.tau_form: str = header.get("tauForm", "linear")
         self.start: str = header["start"]
         self.seed: int = header["seed"]
         self.split: str = header["split"]
@@ -107,6 +111,7 @@ class Task:
         *,
         train_loss: Optional[float] = None,
         timings_ms: Optional[Mapping[str, float]] = None,
+        loss_stats: Optional[Mapping[str, float]] = None,
     ) -> None:
         """Send the ``result``; for a train task, first serialize and hold the trained state.
 
@@ -114,7 +119,11 @@ class Task:
         missing one is reported as a failure (``ok: false``, ``reward: null``). For an
         evaluate task ``reward`` may be ``None``. ``metrics`` values that are NaN are
         sent as null. ``timings_ms`` is merged with the session's own ``load``, ``pack``
-        and ``task`` timings.
+        and ``task`` timings. ``loss_stats``: how the searched loss acted on the epoch's
+        examples, :meth:`amlfs.loss.LossStats.summary` (``examples``, ``flooredShare``,
+        ``deadShare``, ``meanC``, ``tDeadShare``, ``meanTSlope``), sent as ``lossStats``;
+        ``None`` (a loss that was not measured) sends nothing. A malformed one raises
+        ``ValueError`` naming the field, before anything is sent.
         """
         self._session._check_open()
         self._require_open()
@@ -123,12 +132,13 @@ class Task:
             text = "missing" if reward is None else str(float(reward))
             self.fail(f"reward is {text} (a train task needs a finite validation reward)", metrics=metrics)
             return
+        stats = None if loss_stats is None else loss_stats_fields(loss_stats)
         timings = self._timings(timings_ms)
         if self.is_train:
             packed = self._session._pack_trained(self)
             timings["pack"] = packed[1]
         timings["task"] = (time.monotonic() - self._started) * 1000.0
-        self._send_result(True, value, metrics, train_loss, timings, None)
+        self._send_result(True, value, metrics, train_loss, timings, None, stats)
 
     def fail(self, reason: str, *, metrics: Optional[Mapping[str, Optional[float]]] = None) -> None:
         """Send ``result {ok: false, reason}``; nothing is held. The worker stays up."""
@@ -169,7 +179,7 @@ class Task:
         if self.done:
             raise RuntimeError(f"task {self.id} was already reported")
 
-    def _send_result(self, ok, reward, metrics, train_loss, timings, reason) -> None:
+    def _send_result(self, ok, reward, metrics, train_loss, timings, reason, loss_stats=None) -> None:
         fields: Dict[str, Any] = {
             "taskId": self.id,
             "ok": ok,
@@ -180,5 +190,36 @@ class Task:
         }
         if reason is not None:
             fields["reason"] = reason
+        if loss_stats is not None:
+            fields["lossStats"] = loss_stats
         self.done = True
         self._session._transport.send("result", fields)
+
+
+def loss_stats_fields(stats: Mapping[str, float]) -> Dict[str, Any]:
+    """The ``lossStats`` of a ``result`` from a :meth:`LossStats.summary`: exactly its six fields,
+    ``examples`` an integer >= 0, the shares in ``[0, 1]``, the means finite; ``ValueError``
+    naming the field otherwise."""
+    if not isinstance(stats, Mapping):
+        raise ValueError(f"Expected `loss_stats` to be a mapping (LossStats.summary()), got {type(stats).__name__}")
+    missing = [name for name in LOSS_STATS_FIELDS if name not in stats]
+    extra = sorted(str(name) for name in stats if name not in LOSS_STATS_FIELDS)
+    if missing or extra:
+        raise ValueError(f"Expected `loss_stats` to have the fields {', '.join(LOSS_STATS_FIELDS)}; "
+                         f"missing {missing}, unknown {extra}")
+    fields: Dict[str, Any] = {}
+    for name in LOSS_STATS_FIELDS:
+        value = float(stats[name])
+        if not math.isfinite(value):
+            raise ValueError(f"Expected `loss_stats[{name!r}]` to be finite, got {value}")
+        if name == "examples":
+            if value < 0 or value != int(value):
+                raise ValueError(f"Expected `loss_stats['examples']` to be an integer >= 0, got {stats[name]!r}")
+            fields[name] = int(value)
+        elif name.endswith("Share"):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"Expected `loss_stats[{name!r}]` in [0, 1], got {value}")
+            fields[name] = value
+        else:
+            fields[name] = value
+    return fields

@@ -86,3 +86,16 @@ def batch_loss(theta, m, cosine, target, scale_rows, t_scale_grad="full"):
         grad_cos.append(gc)
         grad_s.append(gs)
     return losses, floored, grad_cos, grad_s
+
+
+def gradient_factors(theta, m, cos_row, y, s_row):
+    """``(c, floored, a_t)`` of one sample: the factors of its gradient (``docs/algorithm.md``),
+    ``c = a_tau p / tau(p)`` (0 where floored) and the slope of ``t`` at ``cos_y``."""
+    a_t, b_t, _, _ = split(theta, m)
+    i_t = interval(cos_row[y], -1.0, 1.0, m)
+    logits = [s_row[j] * cos_row[j] for j in range(len(cos_row))]
+    logits[y] = s_row[y] * (a_t[i_t] * cos_row[y] + b_t[i_t])
+    top = max(logits)
+    log_p = (logits[y] - top) - math.log(math.fsum(math.exp(v - top) for v in logits))
+    _, floored, c = log_tau_effective(theta, m, log_p)
+    return c, floored, a_t[i_t]

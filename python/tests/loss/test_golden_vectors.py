@@ -92,12 +92,13 @@ def test_tau_floor_matches_the_vectors():
 @pytest.mark.parametrize("case", valid(LOSS), ids=case_ids(valid(LOSS)))
 def test_loss_valid(case, t_scale_grad):
     cosine, target, scale = loss_inputs(case)
+    tau_form = case.get("tauForm", "linear")
     loss = searched_softmax_loss(cosine, target, case["theta"], scale, "none", num_intervals=case["M"],
-                                 t_scale_grad=t_scale_grad)
+                                 t_scale_grad=t_scale_grad, tau_form=tau_form)
     loss.sum().backward()
     loss = loss.detach()
     plain_scale = scale.detach() if isinstance(scale, torch.Tensor) else scale
-    terms = searched_softmax_terms(cosine.detach(), target, case["theta"], plain_scale)
+    terms = searched_softmax_terms(cosine.detach(), target, case["theta"], plain_scale, tau_form=tau_form)
     for k, expected in enumerate(case["loss"]):
         assert close(float(loss[k]), expected), (k, float(loss[k]), expected)
         assert close(float(terms.log_tau.value[k]), case["logTau"][k])

@@ -5,11 +5,24 @@ import subprocess
 import sys
 import time
 
+import pytest
+import torch
+
+from amlfs.baselines import build_recipe
 from amlfs.checkpoint import read_metadata
 
 from fake_controller import DIGITS_EXPERIMENT
 
 IDENTITY = [1.0] * 6 + [0.0] * 6 + [1.0] * 6 + [0.0] * 6
+ZERO = [0.0] * 24  # t(x) = 0 and tau(p) = 0: every example floored (c = 0) with a_t = 0, a loss that trains nothing
+BATCH = 64  # small-cnn's default batch size
+
+
+def epoch_examples() -> int:
+    """Training examples of one small-cnn epoch on the test's digits split: every one, except a
+    last batch of one (dropped)."""
+    train = build_recipe(DIGITS_EXPERIMENT, torch.device("cpu")).dataset_sizes()["train"]
+    return train - 1 if train % BATCH == 1 else train
 
 
 def start(controller, worker_id="w0", env=None, extra=()):
@@ -29,6 +42,7 @@ def test_search_epochs_then_final_evaluation(controller):
     process = start(controller)
     try:
         controller.accept(experiment=DIGITS_EXPERIMENT, heartbeat_interval_ms=200, heartbeat_timeout_ms=5000)
+        examples = epoch_examples()
         controller.send("w0", "initRequest", seed=0)
         header, _ = controller.expect("checkpoint", timeout_s=20)
         start_sha = header["sha256"]
@@ -41,6 +55,10 @@ def test_search_epochs_then_final_evaluation(controller):
             assert result["ok"], result
             assert result["taskId"] == task_id and result["metrics"]["top1"] == result["reward"]
             assert {"train", "eval", "load", "pack", "task"} <= set(result["timingsMs"])
+            # The identity is cross-entropy: c = 1 and a_t = 1 on every example of the epoch.
+            assert result["lossStats"] == {"examples": examples, "flooredShare": 0.0, "deadShare": 0.0,
+                                           "meanC": pytest.approx(1.0, rel=1e-12), "tDeadShare": 0.0,
+                                           "meanTSlope": 1.0}
             rewards.append(result["reward"])
             controller.send("w0", "keep", taskId=task_id, keep=True)
             controller.send("w0", "checkpointRequest", taskId=task_id)
@@ -54,10 +72,18 @@ def test_search_epochs_then_final_evaluation(controller):
                         split="val")
         result, _ = next_of(controller, "result")
         assert not result["ok"] and result["reward"] is None and result["reason"] == "loss is infinite at step 1"
+        assert "lossStats" not in result
+        # a loss that floors every example trains nothing, and its result says so (counted afresh)
+        controller.send("w0", "task", taskId="e0003-s001-a0", kind="train", epoch=3, sample=1, theta=ZERO, M=6,
+                        start=start_sha, seed=1, split="val")
+        result, _ = next_of(controller, "result")
+        assert result["ok"] and result["lossStats"] == {"examples": examples, "flooredShare": 1.0, "deadShare": 1.0,
+                                                        "meanC": 0.0, "tDeadShare": 1.0, "meanTSlope": 0.0}
+        controller.send("w0", "keep", taskId="e0003-s001-a0", keep=False)
         controller.send("w0", "task", taskId="final-test-a0", kind="evaluate", epoch=3, sample=0, theta=IDENTITY,
                         M=6, start=start_sha, seed=0, split="test")
         result, _ = next_of(controller, "result")
-        assert result["ok"] and result["reward"] > 0.8
+        assert result["ok"] and result["reward"] > 0.8 and "lossStats" not in result
         controller.send("w0", "shutdown", reason="run finished")
         assert process.wait(10) == 0
     finally:

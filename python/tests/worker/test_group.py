@@ -22,7 +22,7 @@ from amlfs.checkpoint import pack_state, unpack_state
 from amlfs.checkpoint.state import model_tensors
 from amlfs.loss import SearchedSoftmaxLoss
 from amlfs.worker.errors import WorkerError
-from amlfs.worker.group import FollowerTask, Leader, follow, group_from_env, join, leave
+from amlfs.worker.group import FollowerTask, Leader, follow, group_from_env, join, leave, sum_loss_stats
 
 START_SEED = 7  # the handed-over start state: initialize(7), unlike the seed-0 model every rank builds
 TASK_SEEDS = (11, 12)  # two tasks from the same start: the state crosses the group once
@@ -84,13 +84,16 @@ def rank_main(out: Path) -> None:
             recipe.initialize(START_SEED)
             start = pack_state(recipe.model, recipe.optimizer, recipe.scheduler, epoch=0).data
             leader = Leader(group, recipe.model, recipe.optimizer, recipe.scheduler)
-            losses = []
+            losses, loss_stats = [], []
             for seed in TASK_SEEDS:
                 unpack_state(start, recipe.model, recipe.optimizer, recipe.scheduler)  # what Session does
                 task = LeaderTask(header(seed), 0)
                 torch.manual_seed(seed)
                 leader.start_train(task)
+                loss_fn.stats.reset()
                 losses.append(recipe.train_epoch(task, loss_fn).mean_loss)
+                sum_loss_stats(group, loss_fn.stats)
+                loss_stats.append(loss_fn.stats.summary())
                 (out / f"rank0-task{seed}.safetensors").write_bytes(pack_state(recipe.model, epoch=1).data)
             task = LeaderTask(header(NAN_SEED), 0)
             leader.start_train(task)
@@ -100,10 +103,12 @@ def rank_main(out: Path) -> None:
             except NonFiniteLoss as error:
                 nan_error = str(error)
             leader.shutdown()
-            (out / "rank0.json").write_text(json.dumps({"losses": losses, "nan": nan_error}))
+            (out / "rank0.json").write_text(json.dumps({"losses": losses, "lossStats": loss_stats, "nan": nan_error}))
         else:
             def train(task):
+                loss_fn.stats.reset()
                 recipe.train_epoch(task, nan_loss if task.seed == NAN_SEED else loss_fn)
+                sum_loss_stats(group, loss_fn.stats)  # not reached for the NaN task (TaskFailed)
                 path = out / f"rank{group.rank}-task{task.seed}.safetensors"
                 path.write_bytes(pack_state(recipe.model, epoch=1).data)
 
@@ -125,7 +130,8 @@ def group_run(tmp_path_factory):
 
 
 def single_process(seed):
-    """The reference: one process, the same start state and seed, full batches."""
+    """The reference: one process, the same start state and seed, full batches; its trained
+    weights, EpochStats and the summary of its loss's LossStats."""
     recipe = build_recipe(experiment(), torch.device("cpu"))
     recipe.initialize(START_SEED)
     loss_fn = SearchedSoftmaxLoss(6)
@@ -133,7 +139,7 @@ def single_process(seed):
     task = LeaderTask(header(seed), 0)
     torch.manual_seed(seed)
     stats = recipe.train_epoch(task, loss_fn)
-    return {k: v.clone() for k, v in recipe.model.state_dict().items()}, stats
+    return {k: v.clone() for k, v in recipe.model.state_dict().items()}, stats, loss_fn.stats.summary()
 
 
 @pytest.mark.parametrize("seed", TASK_SEEDS)
@@ -143,15 +149,19 @@ def test_a_group_epoch_equals_one_process_on_full_batches(group_run, seed):
     assert sorted(ranks[0]) == sorted(ranks[1])
     for key in ranks[0]:
         assert torch.equal(ranks[0][key], ranks[1][key]), f"{key} differs between the ranks"
-    reference, stats = single_process(seed)
+    reference, stats, alone = single_process(seed)
     assert sorted(reference) == sorted(ranks[0])
     before = build_recipe(experiment(), torch.device("cpu"))
     before.initialize(START_SEED)
     for key, value in reference.items():
         assert not torch.allclose(before.model.state_dict()[key], value)  # training moved every tensor
         torch.testing.assert_close(ranks[0][key], value, rtol=1e-4, atol=1e-5, msg=f"{key}")
-    losses = json.loads((group_run / "rank0.json").read_text())["losses"]
-    assert losses[TASK_SEEDS.index(seed)] == pytest.approx(stats.mean_loss, rel=1e-5)
+    leader = json.loads((group_run / "rank0.json").read_text())
+    assert leader["losses"][TASK_SEEDS.index(seed)] == pytest.approx(stats.mean_loss, rel=1e-5)
+    # The leader's count, summed over the ranks, is the one process's count over the full batches.
+    group_stats = leader["lossStats"][TASK_SEEDS.index(seed)]
+    assert group_stats["examples"] == alone["examples"] == stats.samples
+    assert group_stats == pytest.approx(alone, rel=1e-9, abs=1e-12)
 
 
 def test_a_nan_on_one_rank_fails_the_task_on_every_rank_at_the_same_step(group_run):

@@ -103,5 +103,7 @@ def test_theta_length_sets_m_and_mean_loss_is_the_mean_of_batch_losses():
     assert math.isnan(criterion.mean_loss)
     losses = [criterion(model(x[i:i + 3]), target[i:i + 3]).item() for i in (0, 2, 4)]
     assert criterion.mean_loss == pytest.approx(sum(losses) / 3, rel=1e-12)
+    assert criterion.stats is criterion.searched.stats and criterion.stats.summary()["examples"] == 9
     criterion.reset_stats()
     assert math.isnan(criterion.mean_loss)
+    assert criterion.stats.summary() is None

@@ -1,10 +1,11 @@
 /**
  * The live view on a terminal: a compact block redrawn in place (epoch e/E, one line per
  * worker with its task, step of steps, loss and samples/s, elapsed time and ETA), with
- * the lasting lines of the plain view (epoch ends, failures, controller log) printed
- * above it.
+ * the lasting lines of the plain view (epoch ends, failures, controller log, warnings
+ * about tasks that trained almost nothing) printed above it.
  */
 import type { TimedEvent } from "../../orchestrate/events.js";
+import { deadLossWarning } from "./dead-warning.js";
 import { formatDuration, formatNumber } from "./format.js";
 import { plainLine } from "./plain.js";
 import { ProgressState } from "./progress-state.js";
@@ -43,6 +44,8 @@ export class LiveReporter implements Reporter {
       const text = plainLine(event);
       if (text !== null) this.line(text);
     }
+    const warning = deadLossWarning(event);
+    if (warning !== null) this.line(warning);
     this.#dirty = true;
     // After the run, the summary follows as plain lines.
     if (event.type === "run-end") this.close();

@@ -1,5 +1,6 @@
-/** One plain line per event, for logs that are not a terminal (CI). */
+/** One plain line per event, for logs that are not a terminal (CI), and a warning after a task that trained almost nothing. */
 import type { TimedEvent } from "../../orchestrate/events.js";
+import { deadLossWarning } from "./dead-warning.js";
 import { formatBytes, formatDuration, formatMetrics, formatNumber } from "./format.js";
 import type { Output, Reporter } from "./reporter.js";
 
@@ -66,6 +67,8 @@ export class PlainReporter implements Reporter {
   onEvent(event: TimedEvent): void {
     const text = plainLine(event);
     if (text !== null) this.#out.write(`${text}\n`);
+    const warning = deadLossWarning(event);
+    if (warning !== null) this.#out.write(`${warning}\n`);
   }
 
   line(text: string): void {

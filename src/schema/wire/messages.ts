@@ -5,6 +5,7 @@
  * `wireMessage` and the Python worker validates every header against it.
  */
 import { z } from "zod";
+import { lossStats } from "./loss-stats.js";
 
 export const PROTOCOL_VERSION = 1;
 /** Largest JSON header accepted, in bytes. */
@@ -81,6 +82,10 @@ export const task = message(
       .enum(["plain", "full"])
       .optional()
       .describe("the loss option t_scale_grad: how a tensor scale gets its gradient through t (docs/algorithm.md); absent: plain"),
+    tauForm: z
+      .enum(["linear", "power"])
+      .optional()
+      .describe("the loss option tau_form: tau linear in p (Eq. 16) or a power of p per interval (search.space power); absent: linear"),
     start: sha256.describe("sha256 of the checkpoint to start from"),
     seed: nonNegInt.max(0xffffffff).describe("seeds data order and dropout for this task"),
     split: z.enum(["val", "test"]).describe("split the reward or metrics are measured on"),
@@ -110,15 +115,7 @@ export const result = message(
     metrics: z.record(z.string(), z.number().nullable()),
     timingsMs: z.record(z.string(), z.number().min(0)),
     reason: z.string().max(4096).optional().describe("why the task failed"),
-    lossStats: z
-      .strictObject({
-        examples: nonNegInt.describe("training examples the searched loss saw (all branches, all steps)"),
-        flooredShare: z.number().min(0).max(1).describe("share of them where tau was floored (zero gradient)"),
-        deadShare: z.number().min(0).max(1).describe("share whose gradient factor c = a_tau p / tau(p) is below 0.01"),
-        meanC: z.number().describe("mean gradient factor c (1 under the identity)"),
-        tDeadShare: z.number().min(0).max(1).describe("share where t's slope a_t at the target cosine is below 0.01"),
-        meanTSlope: z.number().describe("mean slope a_t of t at the target cosines"),
-      })
+    lossStats: lossStats
       .nullable()
       .optional()
       .describe("how the searched loss acted on the examples of a train task; absent or null when not measured"),
