@@ -11,7 +11,7 @@ Shared by ``small-cnn``, ``resnet20`` and ``cosine-mlp``. The model is either
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -51,6 +51,23 @@ class SgdConfig:
     crop_padding: int = 0
     flip: bool = False
     eval_batch_size: int = 1000
+
+
+def sgd_config(options: Mapping[str, Any], epochs: int, **recipe: Any) -> SgdConfig:
+    """The :class:`SgdConfig` of a baseline's parsed options (batchSize, lr, momentum, weightDecay,
+    schedule, milestones, evalBatchSize); ``recipe`` sets or overrides the other fields."""
+    fields = dict(
+        epochs=epochs,
+        batch_size=options["batchSize"],
+        lr=float(options["lr"]),
+        momentum=float(options["momentum"]),
+        weight_decay=float(options["weightDecay"]),
+        schedule=options.get("schedule", "step"),
+        milestones=tuple(options["milestones"]),
+        eval_batch_size=options["evalBatchSize"],
+    )
+    fields.update(recipe)
+    return SgdConfig(**fields)
 
 
 def milestone_epochs(fractions: Sequence[float], epochs: int) -> list:

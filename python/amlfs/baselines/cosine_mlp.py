@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import SyntheticClassesSpec, load_dataset
-from .classification import ClassificationRecipe, SgdConfig
+from .classification import ClassificationRecipe, sgd_config
 from .errors import BaselineError
 from .options import fractions_list, non_negative_number, one_of, parse_options, positive_int, positive_number
 from .registry import register_baseline
@@ -92,16 +92,7 @@ def data_spec(options: Mapping[str, Any]) -> SyntheticClassesSpec:
 @register_baseline("cosine-mlp", datasets=("synthetic-classes",))
 def build_cosine_mlp(experiment: Mapping[str, Any], device: torch.device) -> ClassificationRecipe:
     options = parse_options("cosine-mlp", experiment["baseline"].get("options", {}), OPTIONS)
-    config = SgdConfig(
-        epochs=experiment["search"]["epochs"],
-        batch_size=options["batchSize"],
-        lr=float(options["lr"]),
-        momentum=float(options["momentum"]),
-        weight_decay=float(options["weightDecay"]),
-        schedule=options["schedule"],
-        milestones=tuple(options["milestones"]),
-        eval_batch_size=options["evalBatchSize"],
-    )
+    config = sgd_config(options, experiment["search"]["epochs"])
     data = load_dataset(experiment["dataset"], spec=data_spec(options))
     hidden, embedding, scale = options["hiddenDim"], options["embeddingDim"], float(options["scale"])
     return ClassificationRecipe(data, lambda d, c: CosineMLP(d, c, hidden, embedding, scale), config, device,

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data import load_dataset
-from .classification import ClassificationRecipe, SgdConfig
+from .classification import ClassificationRecipe, sgd_config
 from .options import boolean, fractions_list, non_negative_number, parse_options, positive_int, positive_number
 from .registry import register_baseline
 
@@ -102,18 +102,8 @@ def build_resnet20(experiment: Mapping[str, Any], device: torch.device) -> Class
         from .errors import BaselineError
 
         raise BaselineError(f"`baseline.options.depth`: expected 6 n + 2 (20, 32, 44, 56, 110), got {depth}")
-    config = SgdConfig(
-        epochs=experiment["search"]["epochs"],
-        batch_size=options["batchSize"],
-        lr=float(options["lr"]),
-        momentum=float(options["momentum"]),
-        weight_decay=float(options["weightDecay"]),
-        schedule="step",
-        milestones=tuple(options["milestones"]),
-        gamma=float(options["gamma"]),
-        crop_padding=4 if options["augment"] else 0,
-        flip=bool(options["augment"]),
-        eval_batch_size=options["evalBatchSize"],
-    )
+    augment = bool(options["augment"])
+    config = sgd_config(options, experiment["search"]["epochs"], schedule="step", gamma=float(options["gamma"]),
+                        crop_padding=4 if augment else 0, flip=augment)
     data = load_dataset(experiment["dataset"])
     return ClassificationRecipe(data, lambda c, k: CifarResNet(depth, c, k), config, device, experiment.get("seed", 0))

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from ..data import load_dataset
-from .classification import ClassificationRecipe, SgdConfig
+from .classification import ClassificationRecipe, sgd_config
 from .options import fractions_list, non_negative_number, one_of, parse_options, positive_int, positive_number
 from .registry import register_baseline
 
@@ -54,15 +54,6 @@ class SmallCNN(nn.Module):
 @register_baseline("small-cnn", datasets=("digits", "cifar10-bin"))
 def build_small_cnn(experiment: Mapping[str, Any], device: torch.device) -> ClassificationRecipe:
     options = parse_options("small-cnn", experiment["baseline"].get("options", {}), OPTIONS)
-    config = SgdConfig(
-        epochs=experiment["search"]["epochs"],
-        batch_size=options["batchSize"],
-        lr=float(options["lr"]),
-        momentum=float(options["momentum"]),
-        weight_decay=float(options["weightDecay"]),
-        schedule=options["schedule"],
-        milestones=tuple(options["milestones"]),
-        eval_batch_size=options["evalBatchSize"],
-    )
+    config = sgd_config(options, experiment["search"]["epochs"])
     data = load_dataset(experiment["dataset"])
     return ClassificationRecipe(data, lambda c, k: SmallCNN(c, k), config, device, experiment.get("seed", 0))
