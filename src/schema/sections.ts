@@ -115,7 +115,7 @@ export const searchSection = z
     init: initSchema,
     space: z
       .enum(SPACE_FORMS)
-      .default("anchored")
+      .default("power")
       .describe(
         'How a sampled theta becomes the trained loss (docs/algorithm.md, "Space forms"). anchored: tau(0) = 0 (b_tau[0] ' +
           "is not sampled, so the hardest examples keep cross-entropy's gradient) and slopes used as |a|; power: tau(p) = " +

@@ -30,7 +30,7 @@ export interface PolicyConfig {
   lr: number;
   seed: number;
   init: MuInit;
-  /** How a sample becomes the trained loss (space-form.ts); default "anchored". */
+  /** How a sample becomes the trained loss (space-form.ts); default "power". */
   space?: SpaceForm;
 }
 
@@ -89,7 +89,7 @@ export function createPolicy(config: PolicyConfig): PolicyState {
   requirePositive("sigmaStd", config.sigmaStd);
   requirePositive("lr", config.lr);
   requireUint32("seed", config.seed);
-  const space = checkSpaceForm(config.space ?? "anchored");
+  const space = checkSpaceForm(config.space ?? "power");
   const mu = initialMu(config.init, config.M);
   checkInitInSpace(mu, config.M, space);
   const { mode, M, B, sigmaStd, lr, seed } = config;

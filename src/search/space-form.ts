@@ -5,12 +5,12 @@
  *   loss. With many classes every example starts with a tiny target probability, inside
  *   tau's first interval, where a sampled b_tau[0] > 0 flattens the loss and b_tau[0] < 0
  *   floors it: most samples train nothing at the start.
- * - `anchored` (the default): tau(0) = 0, so the first piece of tau is a_tau[0] p and the
+ * - `anchored`: tau(0) = 0, so the first piece of tau is a_tau[0] p and the
  *   hardest examples keep cross-entropy's gradient factor c = 1 (b_tau[0] is not sampled);
  *   and slopes are used as |a| (the paper's "any function with positive gradient",
  *   Sec. 3.3). The identity and CosFace points are the same loss in both forms.
  *
- * - `power`: tau is a power of p on each interval, tau(p) = K_i p^|a_tau[i]|, continuous,
+ * - `power` (the default): tau is a power of p on each interval, tau(p) = K_i p^|a_tau[i]|, continuous,
  *   tau(1) = 1 (Eq. 15's gradient factor tau'(log p) acting on log p): the gradient
  *   factor is c = |a_tau[i]| on every interval, so no piece can flatten or floor the
  *   loss; every b_tau is unused and held. Slopes of t are |a_t| as under `anchored`.
@@ -21,7 +21,7 @@
 import { SearchInputError, describeValue } from "./errors.js";
 import { checkTheta } from "./space.js";
 
-export const SPACE_FORMS = ["anchored", "power", "paper"] as const;
+export const SPACE_FORMS = ["power", "anchored", "paper"] as const;
 export type SpaceForm = (typeof SPACE_FORMS)[number];
 
 /** How a tensor scale gets its gradient through the target logit (the Python loss's `t_scale_grad`). */

@@ -49,7 +49,7 @@ describe("experiment schema", () => {
       seed: 0,
       baseline: { name: "small-cnn", options: {} },
       dataset: { kind: "digits", root: "", splits: { valFraction: 0.1, splitSeed: 0 } },
-      search: { mode: "amlfs", B: 32, M: 6, sigmaStd: 0.2, lr: 0.05, epochs: 2, init: { kind: "identity" }, space: "anchored", tScaleGrad: "plain" },
+      search: { mode: "amlfs", B: 32, M: 6, sigmaStd: 0.2, lr: 0.05, epochs: 2, init: { kind: "identity" }, space: "power", tScaleGrad: "plain" },
       workers: { count: 1, launcher: "local", devices: "auto", heartbeatTimeoutMs: 30_000 },
       reward: { metric: "top1" },
       output: { dir: "runs" },

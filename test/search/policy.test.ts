@@ -54,10 +54,18 @@ describe("modes", () => {
     );
   });
 
-  it("anchored (the default) holds b_tau[0] at mu's value and draws the other coordinates as paper does", () => {
+  it("power is the default and holds every b_tau at mu's value", () => {
     const { space: _paper, ...config } = base;
-    const anchored = createPolicy(config);
-    expect(anchored.space).toBe("anchored");
+    const power = createPolicy(config);
+    expect(power.space).toBe("power");
+    const paper = planEpoch(createPolicy(base), 0);
+    planEpoch(power, 0).forEach((theta, k) => {
+      theta.forEach((value, d) => expect(value).toBe(d >= 3 * base.M ? 0 : paper[k]![d]));
+    });
+  });
+
+  it("anchored holds b_tau[0] at mu's value and draws the other coordinates as paper does", () => {
+    const anchored = createPolicy({ ...base, space: "anchored" });
     const paper = planEpoch(createPolicy(base), 0);
     const held = planEpoch(anchored, 0);
     held.forEach((theta, k) => {
