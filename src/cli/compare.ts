@@ -12,7 +12,7 @@ import { join, relative } from "node:path";
 import { Journal, type EpochRecord, type FinalRecord } from "../orchestrate/journal.js";
 import { RunError } from "../orchestrate/errors.js";
 import { CONFIG_FILE, JOURNAL_FILE } from "../orchestrate/run-dir.js";
-import { type Experiment, parseExperiment } from "../schema/index.js";
+import { type Experiment, parseFrozenExperiment } from "../schema/index.js";
 import { formatNumber } from "./progress/format.js";
 
 export interface RunOutcome {
@@ -36,7 +36,7 @@ export async function readRunOutcome(path: string): Promise<RunOutcome> {
   } catch (error) {
     throw new RunError(`${configPath}: expected JSON, got ${(error as Error).message}`, { resumable: false, cause: error });
   }
-  const config = parseExperiment(raw, configPath);
+  const config = parseFrozenExperiment(raw, configPath);
   const journal = await Journal.read(join(path, JOURNAL_FILE));
   const epochs = journal.records.filter((record): record is EpochRecord => record.kind === "epoch");
   const final = journal.records.find((record): record is FinalRecord => record.kind === "final");

@@ -13,7 +13,7 @@
  */
 import { mkdir, open, readFile, readdir, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { ConfigError, type Experiment, parseExperiment } from "../schema/index.js";
+import { ConfigError, type Experiment, parseFrozenExperiment } from "../schema/index.js";
 import { sha256Hex } from "../transport/digest.js";
 import { writeFileAtomic } from "./atomic.js";
 import { RunError } from "./errors.js";
@@ -90,7 +90,7 @@ export class RunDir {
         cause: error,
       });
     }
-    const config = parseExperiment(raw, configPath);
+    const config = parseFrozenExperiment(raw, configPath);
     await dir.#makeDirectories();
     return { dir, config };
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseExperiment } from "../../src/schema/parse.js";
+import { parseExperiment, parseFrozenExperiment } from "../../src/schema/parse.js";
 import type { Experiment } from "../../src/schema/experiment.js";
 
 const minimal = {
@@ -82,5 +82,15 @@ describe("experiment schema", () => {
     const input = structuredClone(minimal);
     parseExperiment(input);
     expect(input).toEqual(minimal);
+  });
+});
+
+describe("parseFrozenExperiment", () => {
+  it("reads a run frozen before search.space existed as the paper's loss, and a newer one as written", () => {
+    const frozenBefore = { ...minimal, search: { epochs: 2 } };
+    expect(parseFrozenExperiment(frozenBefore).search).toMatchObject({ space: "paper", tScaleGrad: "full" });
+    expect(parseExperiment(frozenBefore).search).toMatchObject({ space: "power", tScaleGrad: "plain" });
+    const frozenNow = parseExperiment(frozenBefore);
+    expect(parseFrozenExperiment(JSON.parse(JSON.stringify(frozenNow)))).toEqual(frozenNow);
   });
 });
