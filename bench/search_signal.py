@@ -13,7 +13,11 @@ The reference for noise is computed the same way from directions whose rewards a
 shuffled between the samples of each epoch (seeded), so it has the run's own scale and
 number of samples.
 
-    .venv/bin/python bench/search_signal.py runs/a runs/b [--shuffles 200]
+With ``--agreement`` the runs are taken as seeds of one setting, and the coordinates of
+``mu`` that moved the same way (``mu_final - mu_0``) in every run are listed; by chance a
+coordinate does so with probability ``2 / 2^runs``.
+
+    .venv/bin/python bench/search_signal.py runs/a runs/b [--shuffles 200] [--agreement]
 """
 from __future__ import annotations
 
@@ -84,12 +88,45 @@ def run_signal(run_dir: Path, shuffles: int, seed: int = 0) -> dict:
     }
 
 
+def coordinate_names(m: int) -> List[str]:
+    return [f"{block}[{i}]" for block in ("a_t", "b_t", "a_tau", "b_tau") for i in range(m)]
+
+
+def agreement(run_dirs: Sequence[Path]) -> dict:
+    """Coordinates of mu that moved the same way in every run, with their mean move."""
+    moves = []
+    for run_dir in run_dirs:
+        epochs = [json.loads(line) for line in (run_dir / "journal.jsonl").read_text().splitlines() if '"epoch"' in line]
+        epochs = [r for r in epochs if r["kind"] == "epoch"]
+        moves.append([last - first for first, last in zip(epochs[0]["muBefore"], epochs[-1]["mu"])])
+    names = coordinate_names(len(moves[0]) // 4)
+    searched = [d for d in range(len(names)) if any(move[d] != 0 for move in moves)]
+    same = []
+    for d in searched:
+        signs = {math.copysign(1.0, move[d]) for move in moves if move[d] != 0}
+        if len(signs) == 1 and all(move[d] != 0 for move in moves):
+            same.append({"coordinate": names[d], "meanMove": sum(move[d] for move in moves) / len(moves)})
+    chance = len(searched) * 2.0 / 2 ** len(moves)
+    return {"runs": len(moves), "searched": len(searched), "agreeing": same, "expectedByChance": chance}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--shuffles", type=int, default=200, help="reward shuffles for the noise reference")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--agreement", action="store_true", help="the runs are seeds of one setting: list the "
+                        "coordinates of mu that moved the same way in all of them")
     args = parser.parse_args(argv)
+    if args.agreement:
+        row = agreement(args.runs)
+        if args.json:
+            print(json.dumps(row))
+        else:
+            moved = "; ".join(f"{c['coordinate']} {c['meanMove']:+.2f}" for c in row["agreeing"]) or "none"
+            print(f"{row['runs']} runs, {row['searched']} searched coordinates: the same way in every run: {moved} "
+                  f"(expected by chance: {row['expectedByChance']:.1f})")
+        return 0
     for run in args.runs:
         row = run_signal(run, args.shuffles)
         if args.json:

@@ -107,6 +107,14 @@ export class RunDir {
     } catch (error) {
       throw new RunError(`cannot create the run directory ${this.path}: ${(error as Error).message}`, { resumable: false, cause: error });
     }
+  }
+
+  /**
+   * What an interrupted process left: temporary files of atomic writes and transfers.
+   * Only under the lock: a live run's files look the same, and a refused second command
+   * must not touch them.
+   */
+  async #removeLeftovers(): Promise<void> {
     await removeTempFiles(this.path);
     await removeTempFiles(join(this.path, "checkpoints"));
     await removeTempFiles(join(this.path, "final"));
@@ -115,8 +123,8 @@ export class RunDir {
 
   /**
    * Claims the run for this process (`.lock` with its pid), so two controllers never
-   * write one run. A lock left by a process that is gone (a crash) is taken over.
-   * Returns the function that releases it.
+   * write one run. A lock left by a process that is gone (a crash) is taken over, and
+   * what that process left half-written is removed. Returns the function that releases it.
    */
   async lock(): Promise<() => Promise<void>> {
     const path = join(this.path, LOCK_FILE);
@@ -125,6 +133,7 @@ export class RunDir {
         const handle = await open(path, "wx");
         await handle.writeFile(`${process.pid}\n`);
         await handle.close();
+        await this.#removeLeftovers();
         return () => rm(path, { force: true });
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;

@@ -4,7 +4,7 @@
  * second controller out (and a stale one that is taken over).
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { RunError } from "../../src/orchestrate/errors.js";
@@ -52,6 +52,27 @@ describe("RunDir", () => {
     const removed = await dir.pruneCheckpoints([checkpointName(4), checkpointName(3), checkpointName(2)]);
     expect(removed.sort()).toEqual([checkpointName(0), checkpointName(1)]);
     expect(readdirSync(join(dir.path, "checkpoints")).sort()).toEqual(["w_0002.safetensors", "w_0003.safetensors", "w_0004.safetensors"]);
+  });
+
+  it("leaves a live run's temporary and transfer files alone when a second process is refused the lock", async () => {
+    const dir = await RunDir.create(newRunDir(), tinyConfig());
+    const unlock = await dir.lock(); // the live run
+    const part = join(dir.transferDir, "w1-r1.w1-r1-t1.part");
+    const temp = join(dir.path, "checkpoints", ".w_0003.safetensors.0123456789ab.tmp");
+    mkdirSync(dir.transferDir, { recursive: true });
+    writeFileSync(part, "half a checkpoint");
+    writeFileSync(temp, "half a write");
+    writeFileSync(join(dir.path, ".lock"), `${process.ppid}\n`); // held by another live process
+    const { dir: second } = await RunDir.open(dir.path);
+    await expect(second.lock()).rejects.toThrow("in use by another amlfs process");
+    expect(existsSync(part)).toBe(true);
+    expect(existsSync(temp)).toBe(true);
+    writeFileSync(join(dir.path, ".lock"), `${process.pid}\n`);
+    await unlock();
+    const unlockAgain = await second.lock(); // the holder is gone: what it left is removed
+    expect(existsSync(part)).toBe(false);
+    expect(existsSync(temp)).toBe(false);
+    await unlockAgain();
   });
 
   it("locks the run against a second live process and takes over a stale lock", async () => {
