@@ -20,6 +20,13 @@ export const REWARD_METRICS = ["top1", "mAP", "rank1", "verificationAccuracy"] a
 
 /** Default number of samples per epoch outside baseline mode (DESIGN.md section 2). */
 export const DEFAULT_B = 32;
+/**
+ * Bounds that keep a typo from exhausting the controller: every epoch holds B thetas of
+ * 4M numbers in memory and in the journal (the paper uses B = 32, M = 6; the scale check
+ * ran B = 256).
+ */
+export const MAX_B = 4096;
+export const MAX_M = 64;
 
 /** Which reward metrics make sense for which dataset (validation split). */
 export const METRICS_BY_DATASET: Record<(typeof DATASET_KINDS)[number], readonly (typeof REWARD_METRICS)[number][]> = {
@@ -103,10 +110,10 @@ export const searchSection = z
       .describe(
         "amlfs: sample and update mu; fixed: sample around mu_0, never update; baseline: train theta = mu_0 alone.",
       ),
-    B: integer(1)
+    B: integer(1, MAX_B)
       .optional()
       .describe(`Samples (tasks) per epoch. Default ${DEFAULT_B}; in baseline mode it must be 1 and defaults to 1.`),
-    M: integer(1).default(6).describe("Number of intervals of t and tau; theta has length 4M."),
+    M: integer(1, MAX_M).default(6).describe("Number of intervals of t and tau; theta has length 4M."),
     sigmaStd: positive()
       .default(0.2)
       .describe("Standard deviation of each coordinate of theta_k ~ N(mu, sigmaStd^2 I) (not a variance)."),
@@ -161,7 +168,7 @@ export const torchrunOptions = z.strictObject({
 
 export const workersSection = z
   .strictObject({
-    count: integer(1).default(1).describe("Number of worker processes W (W <= B); each runs one sample at a time."),
+    count: integer(1, MAX_B).default(1).describe("Number of worker processes W (W <= B); each runs one sample at a time."),
     launcher: z.enum(LAUNCHERS).default("local").describe("How workers are started."),
     devices: z
       .union([

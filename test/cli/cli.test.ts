@@ -80,7 +80,7 @@ describe("amlfs: usage", () => {
     const path = writeConfig({ search: { B: 0, epochs: 1 }, workers: { count: 2, heartbeatTimeoutMs: "soon" } });
     const bad = await inProcess(["validate", path]);
     expect(bad.code).toBe(2);
-    expect(bad.err).toContain(`${path}: search.B: expected an integer >= 1, got 0`);
+    expect(bad.err).toContain(`${path}: search.B: expected an integer in [1, 4096], got 0`);
     expect(bad.err).toContain("workers.heartbeatTimeoutMs");
     const missing = await inProcess(["validate", "/nonexistent.json"]);
     expect(missing.code).toBe(2);

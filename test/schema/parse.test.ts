@@ -29,10 +29,10 @@ const withWorkers = (workers: object) => ({ ...minimal, workers });
 
 describe("parseExperiment messages: <source>: <path>: expected ..., got ...", () => {
   it.each([
-    ["search.B zero", withSearch({ B: 0 }), "exp.json: search.B: expected an integer >= 1, got 0"],
-    ["search.B fraction", withSearch({ B: 2.5 }), "exp.json: search.B: expected an integer >= 1, got 2.5"],
-    ["search.B string", withSearch({ B: "32" }), 'exp.json: search.B: expected an integer >= 1, got "32"'],
-    ["search.M", withSearch({ M: 0 }), "exp.json: search.M: expected an integer >= 1, got 0"],
+    ["search.B zero", withSearch({ B: 0 }), "exp.json: search.B: expected an integer in [1, 4096], got 0"],
+    ["search.B fraction", withSearch({ B: 2.5 }), "exp.json: search.B: expected an integer in [1, 4096], got 2.5"],
+    ["search.B string", withSearch({ B: "32" }), 'exp.json: search.B: expected an integer in [1, 4096], got "32"'],
+    ["search.M", withSearch({ M: 0 }), "exp.json: search.M: expected an integer in [1, 64], got 0"],
     ["search.sigmaStd", withSearch({ sigmaStd: 0 }), "exp.json: search.sigmaStd: expected a number > 0, got 0"],
     ["search.lr", withSearch({ lr: -0.1 }), "exp.json: search.lr: expected a number > 0, got -0.1"],
     ["search.mode", withSearch({ mode: "random" }), 'exp.json: search.mode: expected one of "amlfs", "fixed", "baseline", got "random"'],
@@ -64,7 +64,7 @@ describe("parseExperiment messages: <source>: <path>: expected ..., got ...", ()
       { ...minimal, dataset: { ...minimal.dataset, labelNoise: { ratio: 1 } } },
       "exp.json: dataset.labelNoise.ratio: expected a number in [0, 1), got 1",
     ],
-    ["workers.count", withWorkers({ count: 0 }), "exp.json: workers.count: expected an integer >= 1, got 0"],
+    ["workers.count", withWorkers({ count: 0 }), "exp.json: workers.count: expected an integer in [1, 4096], got 0"],
     ["workers.launcher", withWorkers({ launcher: "ssh" }), 'exp.json: workers.launcher: expected one of "local", "torchrun", "slurm", got "ssh"'],
     [
       "workers.devices string",
@@ -119,7 +119,7 @@ describe("parseExperiment messages: <source>: <path>: expected ..., got ...", ()
 
   it("reports a bad field once, not again through a rule that depends on it", () => {
     expect(problems({ ...withSearch({ B: 0 }), workers: { count: 3 } })).toEqual([
-      "exp.json: search.B: expected an integer >= 1, got 0",
+      "exp.json: search.B: expected an integer in [1, 4096], got 0",
     ]);
   });
 
@@ -127,7 +127,7 @@ describe("parseExperiment messages: <source>: <path>: expected ..., got ...", ()
     const lines = problems({ ...minimal, seed: -1, search: { B: 0, epochs: 0 }, output: { dir: "" } }, "runs/x.yaml");
     expect(lines).toEqual([
       "runs/x.yaml: seed: expected an integer in [0, 4294967295], got -1",
-      "runs/x.yaml: search.B: expected an integer >= 1, got 0",
+      "runs/x.yaml: search.B: expected an integer in [1, 4096], got 0",
       "runs/x.yaml: search.epochs: expected an integer >= 1, got 0",
       'runs/x.yaml: output.dir: expected a non-empty path, got ""',
     ]);
@@ -138,9 +138,19 @@ describe("parseExperiment messages: <source>: <path>: expected ..., got ...", ()
       parseExperiment(withSearch({ B: 0 }));
       expect.unreachable();
     } catch (error) {
-      expect((error as ConfigError).problems).toEqual([{ path: "search.B", message: "expected an integer >= 1, got 0" }]);
+      expect((error as ConfigError).problems).toEqual([{ path: "search.B", message: "expected an integer in [1, 4096], got 0" }]);
       expect((error as ConfigError).source).toBe("config");
-      expect((error as Error).message).toContain("config: search.B: expected an integer >= 1, got 0");
+      expect((error as Error).message).toContain("config: search.B: expected an integer in [1, 4096], got 0");
     }
+  });
+});
+
+describe("bounded sizes", () => {
+  it("refuses a B, M or worker count that would exhaust the controller, naming the field", () => {
+    expect(problems(withSearch({ B: 100_000_000 }))).toEqual([
+      "exp.json: search.B: expected an integer in [1, 4096], got 100000000",
+    ]);
+    expect(problems(withSearch({ M: 1_000_000 }))[0]).toBe("exp.json: search.M: expected an integer in [1, 64], got 1000000");
+    expect(parseExperiment(withSearch({ B: 4096 })).search.B).toBe(4096);
   });
 });
