@@ -11,9 +11,9 @@ export const EXPERIMENT_SCHEMA_ID = "https://amlfs.dev/schema/experiment.json";
 
 const CROSS_FIELD_RULES =
   "Also checked when a config is loaded: search.B is 1 (or absent) in baseline mode; " +
-  "workers.count <= search.B; an explicit search.init.theta has length 4 * search.M; " +
-  "dataset.root is set for every dataset but the built-in digits and synthetic-classes, and empty for those; " +
-  "reward.metric suits dataset.kind.";
+  "workers.count <= search.B; an explicit search.init.theta has length 4 * search.M and is 0 on the coordinates " +
+  "search.space holds; dataset.root is set for every dataset but the built-in digits and synthetic-classes, and " +
+  "empty for those; dataset.labelNoise only on classification datasets; reward.metric suits dataset.kind.";
 
 /** The JSON Schema as a plain object, keys in a fixed order. */
 export function experimentJsonSchema(): Record<string, unknown> {

@@ -4,7 +4,7 @@
  */
 import type { z } from "zod";
 import { sampledCoordinates } from "../search/space-form.js";
-import { BUILT_IN_DATASETS, DEFAULT_B, METRICS_BY_DATASET } from "./sections.js";
+import { BUILT_IN_DATASETS, DEFAULT_B, LABEL_NOISE_DATASETS, METRICS_BY_DATASET } from "./sections.js";
 import type { ExperimentInput } from "./experiment.js";
 
 type Context = z.RefinementCtx<ExperimentInput>;
@@ -78,6 +78,14 @@ export function checkExperiment(config: ExperimentInput, ctx: Context): void {
       path: ["dataset", "root"],
       message: `expected "" (or no value): ${dataset.kind} is built in and reads nothing from disk`,
       input: dataset.root,
+    });
+  }
+  if (dataset.labelNoise !== undefined && !LABEL_NOISE_DATASETS.includes(dataset.kind) && valid(ctx, "dataset.kind")) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["dataset", "labelNoise"],
+      message: `expected no labelNoise for ${dataset.kind}: label noise applies to the classification datasets (${LABEL_NOISE_DATASETS.join(", ")})`,
+      input: dataset.labelNoise,
     });
   }
   const metrics = METRICS_BY_DATASET[dataset.kind];

@@ -28,6 +28,9 @@ export const DEFAULT_B = 32;
 export const MAX_B = 4096;
 export const MAX_M = 64;
 
+/** Classification datasets, whose training labels `dataset.labelNoise` can corrupt (re-ID and face ones cannot). */
+export const LABEL_NOISE_DATASETS: readonly (typeof DATASET_KINDS)[number][] = ["digits", "synthetic-classes", "cifar10-bin"];
+
 /** Which reward metrics make sense for which dataset (validation split). */
 export const METRICS_BY_DATASET: Record<(typeof DATASET_KINDS)[number], readonly (typeof REWARD_METRICS)[number][]> = {
   digits: ["top1"],

@@ -154,3 +154,13 @@ describe("bounded sizes", () => {
     expect(parseExperiment(withSearch({ B: 4096 })).search.B).toBe(4096);
   });
 });
+
+describe("label noise", () => {
+  it("is refused, naming the field, on a dataset whose labels it cannot corrupt", () => {
+    const reid = { ...minimal, dataset: { kind: "market1501", root: "/data/market", labelNoise: { ratio: 0.2 } }, reward: { metric: "mAP" } };
+    expect(problems(reid)).toEqual([
+      'exp.json: dataset.labelNoise: expected no labelNoise for market1501: label noise applies to the classification datasets (digits, synthetic-classes, cifar10-bin), got an object',
+    ]);
+    expect(parseExperiment({ ...minimal, dataset: { kind: "digits", labelNoise: { ratio: 0.2 } } }).dataset.labelNoise).toEqual({ ratio: 0.2, seed: 0 });
+  });
+});
