@@ -56,7 +56,7 @@ describe("writeFileAtomic", () => {
     expect(readFileSync(join(dir, temps[0] as string), "utf8")).toBe("new\n");
   });
 
-  it("RunDir.open sweeps temp files left by a crash", async () => {
+  it("RunDir.lock sweeps temp files left by a crash, once the run is claimed", async () => {
     const config = parseExperiment({
       name: "sweep",
       baseline: { name: "small-cnn" },
@@ -68,8 +68,11 @@ describe("writeFileAtomic", () => {
     await RunDir.create(path, config);
     writeFileSync(join(path, ".journal.jsonl.0123456789ab.tmp"), "partial");
     writeFileSync(join(path, "checkpoints", ".w_0001.safetensors.0123456789ab.tmp"), "partial");
-    await RunDir.open(path);
+    const { dir } = await RunDir.open(path);
+    expect(readdirSync(path).filter((name) => name.endsWith(".tmp"))).toHaveLength(1); // not before the lock
+    const unlock = await dir.lock();
     expect(readdirSync(path).filter((name) => name.endsWith(".tmp"))).toEqual([]);
     expect(readdirSync(join(path, "checkpoints"))).toEqual([]);
+    await unlock();
   });
 });

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../src/launch/python.js";
 import type { LossStats } from "../../src/schema/wire/loss-stats.js";
+import { parseExperiment } from "../../src/schema/index.js";
 
 export const M = 2;
 const SHA = "0".repeat(64);
@@ -58,7 +59,9 @@ export function writeSyntheticRun(options: {
   const B = mode === "baseline" ? 1 : 3;
   const search = { ...(base.search as object), mode, B, M, epochs: Math.max(1, epochs) };
   const workers = { ...(base.workers as object), count: 1 };
-  writeFileSync(join(path, "config.json"), JSON.stringify({ ...base, name: `synthetic-${mode}`, search, workers }, null, 2));
+  // Frozen as a run freezes it: validated, every default filled in (search.space included).
+  const config = parseExperiment({ ...base, name: `synthetic-${mode}`, search, workers });
+  writeFileSync(join(path, "config.json"), JSON.stringify(config, null, 2));
 
   const identity = [1, 1, 0, 0, 1, 1, 0, 0];
   const mu = [identity];
