@@ -215,7 +215,13 @@ describe.skipIf(SKIP_REASON !== null)(`the real Python worker${SKIP_REASON === n
     expect(log).toMatch(/refused w0-g8 from w0: a result before hello/);
     expect(readFileSync(join(run.dir, "logs", "w0.log"), "utf8")).toMatch(/controller answered .*reject/);
     const checked = checkFinishedRun(run.dir);
-    expect(run.events.some((event) => event.type === "task-result" && event.workerId === "w0" && event.ok)).toBe(true);
+    // Its share: an epoch's tasks go to every idle worker, so a w0 that said hello before the
+    // last epoch started trains in it. (A w0 slower than the whole run has no share to do.)
+    const upAt = run.events.findIndex((event) => event.type === "worker-up" && event.workerId === "w0");
+    const lastEpochAt = run.events.map((event) => event.type).lastIndexOf("epoch-start");
+    if (upAt >= 0 && upAt < lastEpochAt) {
+      expect(run.events.some((event) => event.type === "task-result" && event.workerId === "w0" && event.ok)).toBe(true);
+    }
     expect(checked.final.sha256).toBe(reference?.final.sha256);
   });
 });
