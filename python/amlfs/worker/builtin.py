@@ -75,13 +75,7 @@ def run(session, group: Optional[Group] = None) -> None:
     for task in session.tasks():
         with task:
             if task.is_train:
-                if task.M not in losses:
-                    losses[task.M] = SearchedSoftmaxLoss(task.M).to(session.device)
-                loss_fn = losses[task.M]
-                loss_fn.set_theta(task.theta)
-                loss_fn.t_scale_grad = task.t_scale_grad
-                loss_fn.tau_form = task.tau_form
-                loss_fn.stats.reset()
+                loss_fn = loss_for_task(losses, task, session.device)
                 if leader is None:
                     stats = recipe.train_epoch(task, loss_fn)
                 else:
@@ -118,6 +112,19 @@ def _train_in_group(recipe, task, loss_fn):
         raise SystemExit(EXIT_GROUP_BROKEN) from error
 
 
+def loss_for_task(losses: Dict[int, SearchedSoftmaxLoss], task, device) -> SearchedSoftmaxLoss:
+    """The searched loss of a train task (one module per ``M``, kept in ``losses``): its ``theta``
+    and loss options set from the task, its example count reset."""
+    if task.M not in losses:
+        losses[task.M] = SearchedSoftmaxLoss(task.M).to(device)
+    loss_fn = losses[task.M]
+    loss_fn.set_theta(task.theta)
+    loss_fn.t_scale_grad = task.t_scale_grad
+    loss_fn.tau_form = task.tau_form
+    loss_fn.stats.reset()
+    return loss_fn
+
+
 def run_follower(args, group: Group) -> int:
     """A rank > 0: no controller; the experiment, tasks and start states come from rank 0."""
     threads = args.threads if args.threads is not None else os.environ.get("AMLFS_THREADS")
@@ -128,13 +135,7 @@ def run_follower(args, group: Group) -> int:
     losses: Dict[int, SearchedSoftmaxLoss] = {}
 
     def train(task) -> None:
-        if task.M not in losses:
-            losses[task.M] = SearchedSoftmaxLoss(task.M).to(group.device)
-        loss_fn = losses[task.M]
-        loss_fn.set_theta(task.theta)
-        loss_fn.t_scale_grad = task.t_scale_grad
-        loss_fn.tau_form = task.tau_form
-        loss_fn.stats.reset()
+        loss_fn = loss_for_task(losses, task, group.device)
         recipe.train_epoch(task, loss_fn)
         sum_loss_stats(group, loss_fn.stats)  # the leader reports the group's count
 
