@@ -5,8 +5,7 @@
  * checked here so a malformed one names its field.
  */
 import { z } from "zod";
-import { resolvePython } from "../launch/python.js";
-import { PythonCallError, callPython } from "../launch/pythonia.js";
+import { callPythonJson, parseJsonAnswer } from "../launch/python-json.js";
 import { InspectError } from "./errors.js";
 
 /** The Python side may take tens of seconds: 2 x (K + 1) forward and backward passes over N x C cosines. */
@@ -66,42 +65,22 @@ export type FormAnswer = InspectAnswer["forms"][string];
 
 /** Parses `inspect_space_json`'s answer; every form of the request, one sample per theta. */
 export function parseInspectAnswer(text: string, request: InspectRequest): InspectAnswer {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new InspectError(`amlfs.inspect_space answered something that is not JSON: ${(error as Error).message}`, { cause: error });
-  }
-  const parsed = answer.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new InspectError(`amlfs.inspect_space answer: field \`${issue?.path.join(".") ?? "?"}\`: ${issue?.message ?? "invalid"}`);
-  }
+  const data = parseJsonAnswer("amlfs.inspect_space", text, answer, inspectError);
   for (const [name, form] of Object.entries(request.forms)) {
-    const got = parsed.data.forms[name];
+    const got = data.forms[name];
     if (got === undefined || got.samples.length !== form.thetas.length) {
       const count = got === undefined ? "none" : `${got.samples.length} samples`;
       throw new InspectError(`amlfs.inspect_space answer: form ${JSON.stringify(name)}: expected ${form.thetas.length} samples, got ${count}`);
     }
   }
-  return parsed.data;
+  return data;
 }
 
-const FIX = "run `make setup` (or set AMLFS_PYTHON to a Python where `import amlfs` works)";
+const inspectError = (message: string, cause?: unknown) => new InspectError(message, cause === undefined ? undefined : { cause });
 
 /** Asks the workers' Python (AMLFS_PYTHON, else .venv/bin/python, else python3) within `timeoutMs`. */
-export async function pythonInspect(
-  request: InspectRequest,
-  options: { python?: string; timeoutMs?: number } = {},
-): Promise<InspectAnswer> {
-  const python = options.python ?? resolvePython();
-  try {
-    const text = await callPython(python, "amlfs.inspect_space", "inspect_space_json", JSON.stringify(request),
-      options.timeoutMs ?? DEFAULT_INSPECT_TIMEOUT_MS);
-    return parseInspectAnswer(text, request);
-  } catch (error) {
-    if (!(error instanceof PythonCallError)) throw error;
-    const fix = error.failure === "raised" ? "" : `; fix: ${FIX}`;
-    throw new InspectError(`cannot inspect the space: ${error.message}${fix}`, { cause: error });
-  }
+export function pythonInspect(request: InspectRequest, options: { python?: string; timeoutMs?: number } = {}): Promise<InspectAnswer> {
+  const call = { module: "amlfs.inspect_space", fn: "inspect_space_json", what: "cannot inspect the space" };
+  const timeoutMs = options.timeoutMs ?? DEFAULT_INSPECT_TIMEOUT_MS;
+  return callPythonJson({ ...call, python: options.python, timeoutMs }, request, (text) => parseInspectAnswer(text, request), inspectError);
 }

@@ -4,8 +4,7 @@
  * drift from the loss (DESIGN.md section 3: pythonia for light calls, data as JSON).
  */
 import { z } from "zod";
-import { resolvePython } from "../launch/python.js";
-import { PythonCallError, callPython } from "../launch/pythonia.js";
+import { callPythonJson, parseJsonAnswer } from "../launch/python-json.js";
 import { ReportError } from "./errors.js";
 
 export const DEFAULT_CURVES_TIMEOUT_MS = 60_000;
@@ -46,47 +45,27 @@ export type CurveAnswer = z.infer<typeof answer>;
 /** Computes curves for a request; the report takes this as a parameter so tests can stub it. */
 export type CurveSource = (request: CurveRequest) => Promise<CurveAnswer>;
 
-const FIX = "run `make setup` (or set AMLFS_PYTHON to a Python where `import amlfs` works)";
-
 /** Parses and checks `curves_json`'s answer (every curve named in the request, equal lengths). */
 export function parseCurveAnswer(text: string, request: CurveRequest): CurveAnswer {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new ReportError(`amlfs.report_curves answered something that is not JSON: ${(error as Error).message}`, { cause: error });
-  }
-  const parsed = answer.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ReportError(`amlfs.report_curves answer: field \`${issue?.path.join(".") ?? "?"}\`: ${issue?.message ?? "invalid"}`);
-  }
+  const data = parseJsonAnswer("amlfs.report_curves", text, answer, reportError);
   for (const name of Object.keys(request.thetas)) {
-    const one = parsed.data.curves[name];
+    const one = data.curves[name];
     if (one === undefined) throw new ReportError(`amlfs.report_curves answer: expected a curve named ${JSON.stringify(name)}, got none`);
     if (one.t.length !== one.x.length || one.tau.length !== one.p.length || one.gradMagnitude.length !== one.logit.length) {
       throw new ReportError(`amlfs.report_curves answer: curve ${JSON.stringify(name)}: expected equal lengths of x/t, p/tau, logit/gradMagnitude`);
     }
   }
-  return parsed.data;
+  return data;
 }
+
+const reportError = (message: string, cause?: unknown) => new ReportError(message, cause === undefined ? undefined : { cause });
 
 /**
  * Asks the workers' Python (AMLFS_PYTHON, else .venv/bin/python, else python3) through
  * pythonia, within `timeoutMs`; ReportError with the fix when Python or amlfs is missing.
  */
-export async function pythonCurves(
-  request: CurveRequest,
-  options: { python?: string; timeoutMs?: number } = {},
-): Promise<CurveAnswer> {
-  const python = options.python ?? resolvePython();
-  try {
-    const text = await callPython(python, "amlfs.report_curves", "curves_json", JSON.stringify(request),
-      options.timeoutMs ?? DEFAULT_CURVES_TIMEOUT_MS);
-    return parseCurveAnswer(text, request);
-  } catch (error) {
-    if (!(error instanceof PythonCallError)) throw error;
-    const fix = error.failure === "raised" ? "" : `; fix: ${FIX}`;
-    throw new ReportError(`cannot compute the loss curves: ${error.message}${fix}`, { cause: error });
-  }
+export function pythonCurves(request: CurveRequest, options: { python?: string; timeoutMs?: number } = {}): Promise<CurveAnswer> {
+  const call = { module: "amlfs.report_curves", fn: "curves_json", what: "cannot compute the loss curves" };
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CURVES_TIMEOUT_MS;
+  return callPythonJson({ ...call, python: options.python, timeoutMs }, request, (text) => parseCurveAnswer(text, request), reportError);
 }
