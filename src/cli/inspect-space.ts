@@ -5,7 +5,6 @@
  * then does Python start: the samples are drawn here by the policy (src/inspect/draws.ts),
  * the gradients computed by the Python loss (python/amlfs/inspect_space).
  */
-import { parseArgs } from "node:util";
 import { drawSamples, describeInit } from "../inspect/draws.js";
 import { readCosinesFile } from "../inspect/cosines-file.js";
 import { InspectError } from "../inspect/errors.js";
@@ -13,6 +12,7 @@ import { type InspectView, formatInspect, verdict } from "../inspect/format.js";
 import { type GivenCosines, type InspectRequest, pythonInspect } from "../inspect/python-inspect.js";
 import { SPACE_FORMS } from "../search/index.js";
 import { UsageError } from "./errors.js";
+import { integerFlag, parseCommandArgs, positiveFlag } from "./flags.js";
 import { EXIT } from "./exit-codes.js";
 import { readConfigFile } from "./load-config.js";
 import { USAGES } from "./usage.js";
@@ -30,46 +30,23 @@ export const MAX_COSINES = 50_000_000;
 const COMMAND = "inspect-space";
 const usage = (message: string) => new UsageError(`${COMMAND}: ${message}`, COMMAND);
 
-function integer(flag: string, text: string, minimum: number, maximum = Number.MAX_SAFE_INTEGER): number {
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || value < minimum || value > maximum) {
-    const range = maximum === Number.MAX_SAFE_INTEGER ? `>= ${minimum}` : `in [${minimum}, ${maximum}]`;
-    throw usage(`${flag}: expected an integer ${range}, got ${JSON.stringify(text)}`);
-  }
-  return value;
-}
+const integer = (flag: string, text: string, minimum: number, maximum?: number) => integerFlag(COMMAND, flag, text, minimum, maximum);
 
 function scaleFlag(text: string): number | "linear" {
-  if (text === "linear") return "linear";
-  const value = Number(text);
-  if (text.trim() === "" || !Number.isFinite(value) || value <= 0) {
-    throw usage(`--scale: expected a number > 0 or "linear", got ${JSON.stringify(text)}`);
-  }
-  return value;
+  return text === "linear" ? "linear" : positiveFlag(COMMAND, "--scale", text, 'a number > 0 or "linear"');
 }
 
 export async function inspectSpaceCommand(argv: readonly string[], io: Io): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      options: {
-        help: { type: "boolean", short: "h" },
-        json: { type: "boolean" },
-        samples: { type: "string" },
-        classes: { type: "string" },
-        scale: { type: "string" },
-        seed: { type: "string" },
-        examples: { type: "string" },
-        cosines: { type: "string" },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (error) {
-    throw new UsageError(`${COMMAND}: ${(error as Error).message}`, COMMAND, { cause: error });
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandArgs(COMMAND, argv, {
+    help: { type: "boolean", short: "h" },
+    json: { type: "boolean" },
+    samples: { type: "string" },
+    classes: { type: "string" },
+    scale: { type: "string" },
+    seed: { type: "string" },
+    examples: { type: "string" },
+    cosines: { type: "string" },
+  });
   if (values.help === true) {
     io.out(USAGES[COMMAND] as string);
     return EXIT.ok;

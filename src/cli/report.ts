@@ -3,11 +3,11 @@
  * writes <runDir>/report/report.html and one SVG per figure (docs/report.md). Reads the
  * run directory only, apart from its report/ folder.
  */
-import { parseArgs } from "node:util";
 import { checkInBrowser } from "../report/browser.js";
 import { ReportError } from "../report/errors.js";
 import { writeReport } from "../report/write-report.js";
 import { UsageError } from "./errors.js";
+import { integerFlag, parseCommandArgs, positiveFlag } from "./flags.js";
 import { EXIT } from "./exit-codes.js";
 import { USAGES } from "./usage.js";
 
@@ -17,24 +17,13 @@ interface Io {
 }
 
 export async function reportCommand(argv: readonly string[], io: Io): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      options: {
-        help: { type: "boolean", short: "h" },
-        baseline: { type: "string" },
-        png: { type: "boolean" },
-        classes: { type: "string" },
-        scale: { type: "string" },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (error) {
-    throw new UsageError(`report: ${(error as Error).message}`, "report", { cause: error });
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseCommandArgs("report", argv, {
+    help: { type: "boolean", short: "h" },
+    baseline: { type: "string" },
+    png: { type: "boolean" },
+    classes: { type: "string" },
+    scale: { type: "string" },
+  });
   if (values.help === true) {
     io.out(USAGES.report as string);
     return EXIT.ok;
@@ -42,8 +31,8 @@ export async function reportCommand(argv: readonly string[], io: Io): Promise<nu
   const [runDir, ...extra] = positionals;
   if (runDir === undefined) throw new UsageError("report: expected a run directory", "report");
   if (extra.length > 0) throw new UsageError(`report: unexpected argument ${JSON.stringify(extra[0])}`, "report");
-  const numClasses = values.classes === undefined ? undefined : integerOption("--classes", values.classes, 2);
-  const scale = values.scale === undefined ? undefined : positiveOption("--scale", values.scale);
+  const numClasses = values.classes === undefined ? undefined : integerFlag("report", "--classes", values.classes, 2);
+  const scale = values.scale === undefined ? undefined : positiveFlag("report", "--scale", values.scale);
   try {
     const result = await writeReport(runDir, {
       ...(values.baseline === undefined ? {} : { baseline: values.baseline }),
@@ -63,16 +52,3 @@ export async function reportCommand(argv: readonly string[], io: Io): Promise<nu
   }
 }
 
-function integerOption(name: string, text: string, minimum: number): number {
-  const value = Number(text);
-  if (!/^\d+$/.test(text) || value < minimum) throw new UsageError(`report: ${name}: expected an integer >= ${minimum}, got ${JSON.stringify(text)}`, "report");
-  return value;
-}
-
-function positiveOption(name: string, text: string): number {
-  const value = Number(text);
-  if (text.trim() === "" || !Number.isFinite(value) || value <= 0) {
-    throw new UsageError(`report: ${name}: expected a number > 0, got ${JSON.stringify(text)}`, "report");
-  }
-  return value;
-}
