@@ -1,7 +1,6 @@
 """``python -m amlfs.worker --connect ENDPOINT --worker-id ID --run-id RUN [--device D] [--threads N]``."""
-import sys
-
 from .builtin import main
+from .group import end_process
 
 if __name__ == "__main__":
-    sys.exit(main())
+    end_process(main())

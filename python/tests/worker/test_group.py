@@ -22,7 +22,8 @@ from amlfs.checkpoint import pack_state, unpack_state
 from amlfs.checkpoint.state import model_tensors
 from amlfs.loss import SearchedSoftmaxLoss
 from amlfs.worker.errors import WorkerError
-from amlfs.worker.group import FollowerTask, Leader, follow, group_from_env, join, leave, sum_loss_stats
+from amlfs.worker.group import (FollowerTask, Leader, end_process, follow, group_from_env, join, leave,
+                                sum_loss_stats)
 
 START_SEED = 7  # the handed-over start state: initialize(7), unlike the seed-0 model every rank builds
 TASK_SEEDS = (11, 12)  # two tasks from the same start: the state crosses the group once
@@ -199,3 +200,4 @@ def test_group_from_env():
 
 if __name__ == "__main__":
     rank_main(Path(sys.argv[1]))
+    end_process(0)
