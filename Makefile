@@ -25,10 +25,11 @@ $(VENV)/.stamp: python/pyproject.toml
 setup: node_modules/.stamp $(VENV)/.stamp
 
 # Generated and golden files must match their sources (zod -> JSON Schema; the float64
-# reference -> proto/vectors).
+# reference -> proto/vectors; the Python registries -> proto/catalog.json).
 check-generated: setup
 	npx tsx src/schema/generate.ts --check
 	$(PY) tools/make_vectors.py --check
+	$(PY) tools/make_catalog.py --check
 
 test-ts: setup
 	npx tsc --noEmit

@@ -568,6 +568,47 @@ def wire_cases():
 # ---------------------------------------------------------------- output
 
 
+# ---------------------------------------------------------------- baseline options
+
+
+# What each option kind of proto/catalog.json accepts, written out by hand from the phrases the
+# kinds promise ("a positive integer", "an increasing list of numbers in (0, 1)", ...): values a
+# JSON config can hold, each with the verdict both checkers (Python, TypeScript) must give.
+OPTION_KIND_CASES = {
+    "positiveInt": ([1, 7, 4096], [0, -3, 1.5, "4", True, None, [2]]),
+    "nonNegativeInt": ([0, 1, 12], [-1, 0.5, "0", False, None]),
+    "positiveIntOrNull": ([None, 1, 288], [0, -2, 2.5, "288", True]),
+    "positiveNumber": ([0.001, 1, 30.5], [0, -0.1, "1", True, None, {}]),
+    "nonNegativeNumber": ([0, 5e-4, 2], [-1e-9, "0", False, None]),
+    "fraction": ([0, 0.5, 0.999], [1, -0.01, 1.5, "0.5", True, None]),
+    "boolean": ([True, False], [0, 1, "true", None]),
+    "fractionsList": ([[], [0.5, 0.75], [0.25, 0.25]], [[0.75, 0.5], [0, 0.5], [0.5, 1], [0.5, "0.75"], 0.5, None]),
+    "intList": ([[], [0, 16000, 24000], [3, 3]], [[24000, 16000], [-1], [1.5], [True], "1,2", None]),
+    "epochList": ([[], [40, 70], [1]], [[70, 40], [0, 40], [40.5], [False], 40, None]),
+    "pathOrNull": ([None, "/models/resnet50.pth", "pairs.txt"], ["", 0, False, ["a"]]),
+    "object": ([{}, {"margin": 0.35}], [[], None, "{}", 1, True]),
+}
+ONE_OF_CASES = [
+    (["cosine", "step", "none"], ["cosine", "none"], ["Cosine", "linear", "", None, True, 1]),
+    ([1, 2], [1, 2], [3, 0, "1", True, None]),
+]
+
+
+def option_cases():
+    cases = []
+    for kind, (valid, invalid) in OPTION_KIND_CASES.items():
+        for verdict, values in ((True, valid), (False, invalid)):
+            for value in values:
+                cases.append({"name": f"{kind} {json.dumps(value)}", "valid": verdict, "kind": kind, "value": value})
+    for choices, valid, invalid in ONE_OF_CASES:
+        for verdict, values in ((True, valid), (False, invalid)):
+            for value in values:
+                cases.append({"name": f"oneOf {json.dumps(choices)} {json.dumps(value)}", "valid": verdict,
+                              "kind": "oneOf", "choices": choices, "value": value})
+    return {"description": "Values of each baseline option kind of proto/catalog.json, valid and invalid, for "
+                           "the Python and TypeScript option checks", "cases": cases}
+
+
 def encode(value):
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
@@ -586,6 +627,7 @@ FILES = {
     "policy/rewards.json": rewards_cases,
     "policy/update.json": update_cases,
     "wire/messages.json": wire_cases,
+    "options/kinds.json": option_cases,
 }
 
 

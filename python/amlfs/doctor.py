@@ -24,7 +24,7 @@ from .data import cifar10
 from .data.config import DatasetConfig
 from .data.errors import DataError
 from .data.face import find_face_roots, read_casia_webface, read_lfw_pairs
-from .data.face.layout import CASIA_FOLDERS, LFW_FOLDERS, PAIRS_FILE
+from .data.face.layout import FACE_LAYOUT, PAIRS_FILE
 from .data.reid import DUKEMTMC_REID, MARKET1501, ReidLayout, relabel
 from .data.reid.layouts import GALLERY_FOLDER, QUERY_FOLDER, SPLIT_FOLDERS, TRAIN_FOLDER
 from .data.reid.reader import read_folder, resolve_root
@@ -203,12 +203,11 @@ def _check_synthetic_classes(config: DatasetConfig, options: Mapping[str, Any]) 
 
 
 def _check_cifar10(config: DatasetConfig, options: Mapping[str, Any]) -> Tuple[Found, List[Problem]]:
-    source = "cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar-10.html (the binary version)"
+    source = cifar10.SOURCE
     try:
         folder = cifar10.resolve_root(config.root)
     except DataError as error:
-        return {}, [problem("dataset.root", "fail", str(error),
-                            f"set `dataset.root` to the extracted cifar-10-batches-bin folder of {source}")]
+        return {}, [problem("dataset.root", "fail", str(error), cifar10.LAYOUT.fix)]
     found: Found = {"folder": folder, "records": {}}
     problems: List[Problem] = []
     for name in cifar10.TRAIN_FILES + (cifar10.TEST_FILE,):
@@ -229,13 +228,10 @@ def _check_cifar10(config: DatasetConfig, options: Mapping[str, Any]) -> Tuple[F
 
 def _check_reid(layout: ReidLayout, config: DatasetConfig, options: Mapping[str, Any]) -> Tuple[Found, List[Problem]]:
     """The three split folders listed and every ``.jpg`` name parsed by the reader's own functions."""
-    expected_tree = f"{layout.folder}/{{{','.join(SPLIT_FOLDERS)}}}"
     try:
         base = resolve_root(config.root, layout)
     except DataError as error:
-        return {}, [problem("dataset.root", "fail", str(error),
-                            f"set `dataset.root` to the extracted {layout.folder} folder (holding "
-                            f"{', '.join(SPLIT_FOLDERS)}) or its parent")]
+        return {}, [problem("dataset.root", "fail", str(error), layout.disk.fix)]
     found: Found = {"folder": base}
     problems: List[Problem] = []
     lists = {}
@@ -243,7 +239,7 @@ def _check_reid(layout: ReidLayout, config: DatasetConfig, options: Mapping[str,
         folder = os.path.join(base, name)
         if not os.path.isdir(folder):
             problems.append(problem("dataset layout", "fail", f"{layout.name}: missing folder {folder}",
-                                    f"extract the official archive so that {folder} exists (layout {expected_tree}), "
+                                    f"extract the official archive so that {folder} exists (layout {layout.tree}), "
                                     "or point `dataset.root` at the folder that holds it"))
             continue
         try:
@@ -278,10 +274,7 @@ def _check_face(config: DatasetConfig, options: Mapping[str, Any]) -> Tuple[Foun
     try:
         roots = find_face_roots(config.root, options.get("lfwRoot"), options.get("pairsTxt"))
     except DataError as error:
-        return {}, [problem("dataset.root", "fail", str(error),
-                            f"set `dataset.root` to the folder holding {CASIA_FOLDERS[-1]}/ (or "
-                            f"{CASIA_FOLDERS[0]}/), {LFW_FOLDERS[-1]}/ (or {LFW_FOLDERS[0]}/) and {PAIRS_FILE}, "
-                            "or set `baseline.options.lfwRoot` / `baseline.options.pairsTxt`")]
+        return {}, [problem("dataset.root", "fail", str(error), FACE_LAYOUT.fix)]
     found: Found = {"casia": roots.casia, "lfw": roots.lfw, "pairsTxt": roots.pairs_txt}
     problems: List[Problem] = []
     try:

@@ -77,6 +77,7 @@ def milestone_epochs(fractions: Sequence[float], epochs: int) -> list:
 
 class ClassificationRecipe(Recipe):
     reward_metric = "top1"
+    reward_metrics = ("top1",)
 
     def __init__(self, data: ClassificationData, make_model: ModelFactory, config: SgdConfig,
                  device: torch.device, seed: int):

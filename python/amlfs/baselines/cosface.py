@@ -36,10 +36,9 @@ from ..heads import Head, HeadError, build_head, head_names
 from ..models import SphereFaceNet
 from .errors import BaselineError
 from .face_recipe import FaceConfig, FaceRecipe
-from .options import (boolean, fraction, int_list, mapping, non_negative_number, one_of, parse_options,
-                      positive_int, positive_number)
+from .options import (boolean, fraction, int_list, mapping, non_negative_int, non_negative_number, one_of,
+                      parse_options, path_or_null, positive_int, positive_number)
 from .registry import register_baseline
-from .spherereid import non_negative_int, path_or_null
 
 RECIPE_ITERATIONS = 30_000
 
@@ -123,7 +122,7 @@ def trained_face_net(experiment: Mapping[str, Any], tensors: Mapping[str, torch.
     return model.eval()
 
 
-@register_baseline("cosface", datasets=("casia-webface",))
+@register_baseline("cosface", datasets=("casia-webface",), recipe=FaceRecipe, options=OPTIONS)
 def build_cosface(experiment: Mapping[str, Any], device: torch.device) -> FaceRecipe:
     options = parse_options("cosface", experiment["baseline"].get("options", {}), OPTIONS)
     search = experiment["search"]

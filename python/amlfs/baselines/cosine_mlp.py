@@ -89,7 +89,7 @@ def data_spec(options: Mapping[str, Any]) -> SyntheticClassesSpec:
                                 noise_std=float(options["noiseStd"]))
 
 
-@register_baseline("cosine-mlp", datasets=("synthetic-classes",))
+@register_baseline("cosine-mlp", datasets=("synthetic-classes",), recipe=ClassificationRecipe, options=OPTIONS)
 def build_cosine_mlp(experiment: Mapping[str, Any], device: torch.device) -> ClassificationRecipe:
     options = parse_options("cosine-mlp", experiment["baseline"].get("options", {}), OPTIONS)
     config = sgd_config(options, experiment["search"]["epochs"])

@@ -68,6 +68,7 @@ def face_descriptors(model: nn.Module, loader: DataLoader, device: torch.device,
 
 class FaceRecipe(Recipe):
     reward_metric = "verificationAccuracy"
+    reward_metrics = ("verificationAccuracy",)
 
     def __init__(self, data: FaceData, make_model: ModelFactory, config: FaceConfig, device: torch.device, seed: int):
         self.data = data

@@ -36,12 +36,13 @@ from ..data.reid_registry import load_reid_dataset
 from ..models.mgn_net import MgnNet, MgnOutputs
 from .errors import BaselineError
 from .linear_head import cosine_and_scale
-from .options import boolean, fraction, non_negative_number, one_of, parse_options, positive_int, positive_number
+from .options import (boolean, epoch_list, fraction, int_or_null, non_negative_int, non_negative_number, one_of,
+                      parse_options, path_or_null, positive_int, positive_number)
 from .recipe import EpochStats, SoftmaxBranch
 from .registry import register_baseline
 from .reid_recipe import ReidRecipe
 from .sft import imagenet_backbone
-from .spherereid import config_from_options, epoch_list, int_or_null, non_negative_int, path_or_null
+from .spherereid import config_from_options
 
 log = logging.getLogger("amlfs.baselines.mgn")
 
@@ -129,7 +130,7 @@ class MgnRecipe(ReidRecipe):
         return [SoftmaxBranch(*cosine_and_scale(f, w), y) for f, w in zip(outputs.features, outputs.weights)]
 
 
-@register_baseline("mgn", datasets=("market1501", "dukemtmc-reid"))
+@register_baseline("mgn", datasets=("market1501", "dukemtmc-reid"), recipe=MgnRecipe, options=OPTIONS)
 def build_mgn(experiment: Mapping[str, Any], device: torch.device) -> ReidRecipe:
     options = parse_options("mgn", experiment["baseline"].get("options", {}), OPTIONS)
     config = config_from_options(options, experiment["search"]["epochs"])

@@ -1,50 +1,131 @@
-"""``baseline.options``: each baseline declares its options with defaults; anything else is an error."""
+"""``baseline.options``: each baseline declares its options with defaults; anything else is an error.
+
+An option is data: a ``kind`` (one of :data:`OPTION_KINDS`), a default, the ``expected``
+phrase of its error message and, for ``oneOf``, the ``choices``. The catalog
+(``proto/catalog.json``, :mod:`amlfs.catalog`) carries the same data to the TypeScript
+side, which checks each kind the same way (``src/schema/options.ts``; both suites read
+``proto/vectors/options/kinds.json``), so a misspelt or mistyped option is a config error at
+``amlfs validate`` time, not in the worker.
+"""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Sequence
+from typing import Any, Callable, Dict, Mapping, Sequence, Tuple
 
 from .errors import BaselineError
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _increasing(value: Any, item: Callable[[Any], bool]) -> bool:
+    """A list whose items pass ``item``, in non-decreasing order."""
+    return isinstance(value, list) and all(item(x) for x in value) and value == sorted(value)
+
+
+Check = Callable[[Any, Tuple[Any, ...]], bool]
+
+#: kind -> check(value, choices). The TypeScript side mirrors this table.
+OPTION_KINDS: Dict[str, Check] = {
+    "positiveInt": lambda v, _: _int(v) and v >= 1,
+    "nonNegativeInt": lambda v, _: _int(v) and v >= 0,
+    "positiveIntOrNull": lambda v, _: v is None or (_int(v) and v >= 1),
+    "positiveNumber": lambda v, _: _number(v) and v > 0,
+    "nonNegativeNumber": lambda v, _: _number(v) and v >= 0,
+    "fraction": lambda v, _: _number(v) and 0 <= v < 1,
+    "boolean": lambda v, _: isinstance(v, bool),
+    "oneOf": lambda v, choices: not isinstance(v, bool) and v in choices,
+    "fractionsList": lambda v, _: _increasing(v, lambda x: _number(x) and 0 < x < 1),
+    "intList": lambda v, _: _increasing(v, lambda x: _int(x) and x >= 0),
+    "epochList": lambda v, _: _increasing(v, lambda x: _int(x) and x >= 1),
+    "pathOrNull": lambda v, _: v is None or (isinstance(v, str) and v != ""),
+    "object": lambda v, _: isinstance(v, Mapping),
+}
+
+
 @dataclass(frozen=True)
 class Option:
+    kind: str
     default: Any
-    check: Callable[[Any], bool]
     expected: str
+    choices: Tuple[Any, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in OPTION_KINDS:
+            raise ValueError(f"option kind: expected one of {', '.join(OPTION_KINDS)}, got {self.kind!r}")
+        if (self.kind == "oneOf") != bool(self.choices):
+            raise ValueError(f"option choices: expected choices exactly for kind oneOf, got {self.choices!r}")
+
+    def accepts(self, value: Any) -> bool:
+        return OPTION_KINDS[self.kind](value, self.choices)
+
+    def describe(self) -> Dict[str, Any]:
+        """The JSON form of the catalog: ``{kind, default, expected, choices?}``."""
+        out = {"kind": self.kind, "default": self.default, "expected": self.expected}
+        if self.choices:
+            out["choices"] = list(self.choices)
+        return out
 
 
 def positive_int(default: int) -> Option:
-    return Option(default, lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "a positive integer")
+    return Option("positiveInt", default, "a positive integer")
+
+
+def non_negative_int(default: int) -> Option:
+    return Option("nonNegativeInt", default, "a non-negative integer")
+
+
+def int_or_null() -> Option:
+    return Option("positiveIntOrNull", None, "a positive integer or null")
 
 
 def positive_number(default: float) -> Option:
-    return Option(default, lambda v: _number(v) and v > 0, "a positive number")
+    return Option("positiveNumber", default, "a positive number")
 
 
 def non_negative_number(default: float) -> Option:
-    return Option(default, lambda v: _number(v) and v >= 0, "a non-negative number")
+    return Option("nonNegativeNumber", default, "a non-negative number")
 
 
 def fraction(default: float) -> Option:
-    return Option(default, lambda v: _number(v) and 0 <= v < 1, "a number in [0, 1)")
+    return Option("fraction", default, "a number in [0, 1)")
 
 
 def boolean(default: bool) -> Option:
-    return Option(default, lambda v: isinstance(v, bool), "true or false")
+    return Option("boolean", default, "true or false")
 
 
-def one_of(default: str, choices: Sequence[str]) -> Option:
-    return Option(default, lambda v: v in choices, "one of " + ", ".join(f'"{c}"' for c in choices))
+def one_of(default: Any, choices: Sequence[Any]) -> Option:
+    rendered = [f'"{c}"' if isinstance(c, str) else str(c) for c in choices]
+    return Option("oneOf", default, "one of " + ", ".join(rendered), tuple(choices))
 
 
 def fractions_list(default: Sequence[float]) -> Option:
-    return Option(
-        list(default),
-        lambda v: isinstance(v, list) and all(_number(x) and 0 < x < 1 for x in v) and v == sorted(v),
-        "an increasing list of numbers in (0, 1) (fractions of search.epochs)",
-    )
+    return Option("fractionsList", list(default), "an increasing list of numbers in (0, 1) (fractions of search.epochs)")
+
+
+def int_list(default: Sequence[int]) -> Option:
+    return Option("intList", list(default), "an increasing list of non-negative integers")
+
+
+def epoch_list(default: Sequence[int]) -> Option:
+    return Option("epochList", list(default),
+                  "an increasing list of positive integers (epochs of a recipeEpochs-long run)")
+
+
+def path_or_null() -> Option:
+    return Option("pathOrNull", None, "a file path or null")
+
+
+def mapping(default: Mapping[str, Any]) -> Option:
+    """An object (checked further by whoever reads it)."""
+    return Option("object", dict(default), "an object")
 
 
 def parse_options(baseline: str, given: Mapping[str, Any], spec: Mapping[str, Option]) -> Dict[str, Any]:
@@ -58,23 +139,7 @@ def parse_options(baseline: str, given: Mapping[str, Any], spec: Mapping[str, Op
     out = {}
     for name, option in spec.items():
         value = given.get(name, option.default)
-        if not option.check(value):
+        if not option.accepts(value):
             raise BaselineError(f"`baseline.options.{name}`: expected {option.expected}, got {value!r}")
         out[name] = value
     return out
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def mapping(default: Mapping[str, Any]) -> Option:
-    """An object (checked further by whoever reads it)."""
-    return Option(dict(default), lambda v: isinstance(v, Mapping), "an object")
-
-
-def int_list(default: Sequence[int]) -> Option:
-    return Option(list(default),
-                  lambda v: isinstance(v, list) and all(isinstance(x, int) and not isinstance(x, bool) and x >= 0
-                                                        for x in v) and v == sorted(v),
-                  "an increasing list of non-negative integers")

@@ -48,13 +48,15 @@ class Recipe(ABC):
 
     Attributes:
         model, optimizer, scheduler: attached to the worker session (checkpointed).
-        reward_metric: key of :meth:`evaluate`'s result used as the reward.
+        reward_metric: key of :meth:`evaluate`'s result used as the reward by default.
+        reward_metrics: the keys a config may name as ``reward.metric`` (``proto/catalog.json``).
     """
 
     model: torch.nn.Module
     optimizer: torch.optim.Optimizer
     scheduler: Optional[Any]
     reward_metric: str
+    reward_metrics: Tuple[str, ...]
 
     @abstractmethod
     def dataset_sizes(self) -> Dict[str, int]:

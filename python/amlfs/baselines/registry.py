@@ -1,16 +1,19 @@
 """Baselines register themselves by ``baseline.name``; the worker looks them up here.
 
 A baseline is a function ``build(experiment, device) -> Recipe``. Registering is all it
-takes to be driven by the built-in worker and to be enrolled in the smoke tests.
+takes to be driven by the built-in worker, to be enrolled in the smoke tests and to be
+listed, with its datasets, reward metrics and option table, in ``proto/catalog.json``
+(:mod:`amlfs.catalog`), which ``amlfs validate`` checks configs against.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Mapping, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Tuple, Type
 
 import torch
 
 from .errors import BaselineError
+from .options import Option
 from .recipe import Recipe
 
 Builder = Callable[[Mapping[str, Any], torch.device], Recipe]
@@ -18,23 +21,27 @@ Builder = Callable[[Mapping[str, Any], torch.device], Recipe]
 
 @dataclass(frozen=True)
 class BaselineSpec:
-    """A registered baseline: its name, builder and the dataset kinds it is meant for."""
+    """A registered baseline: its name, builder, the dataset kinds it is meant for, the recipe class
+    it builds (whose ``reward_metrics`` a config may name) and its ``baseline.options`` table."""
 
     name: str
     build: Builder
     datasets: Tuple[str, ...]
+    recipe: Type[Recipe]
+    options: Mapping[str, Option]
 
 
 _BASELINES: Dict[str, BaselineSpec] = {}
 
 
-def register_baseline(name: str, datasets: Tuple[str, ...]) -> Callable[[Builder], Builder]:
+def register_baseline(name: str, datasets: Tuple[str, ...], recipe: Type[Recipe],
+                      options: Mapping[str, Option]) -> Callable[[Builder], Builder]:
     """Decorator registering ``build(experiment, device) -> Recipe`` as baseline ``name``."""
 
     def decorate(build: Builder) -> Builder:
         if name in _BASELINES:
             raise ValueError(f"baseline {name!r} is already registered")
-        _BASELINES[name] = BaselineSpec(name, build, tuple(datasets))
+        _BASELINES[name] = BaselineSpec(name, build, tuple(datasets), recipe, dict(options))
         return build
 
     return decorate

@@ -109,6 +109,7 @@ def make_optimizer(parameters, config: ReidConfig) -> torch.optim.Optimizer:
 
 class ReidRecipe(Recipe):
     reward_metric = "mAP"
+    reward_metrics = ("mAP", "rank1")
 
     def __init__(self, data: ReidData, make_model: ModelFactory, config: ReidConfig, device: torch.device, seed: int):
         self.data = data

@@ -94,7 +94,7 @@ class CifarResNet(nn.Module):
         return self.classifier(self.features(x))
 
 
-@register_baseline("resnet20", datasets=("cifar10-bin",))
+@register_baseline("resnet20", datasets=("cifar10-bin",), recipe=ClassificationRecipe, options=OPTIONS)
 def build_resnet20(experiment: Mapping[str, Any], device: torch.device) -> ClassificationRecipe:
     options = parse_options("resnet20", experiment["baseline"].get("options", {}), OPTIONS)
     depth = options["depth"]

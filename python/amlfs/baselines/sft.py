@@ -41,10 +41,11 @@ from ..checkpoint import CheckpointError
 from ..data.reid_registry import load_reid_dataset
 from ..models import PretrainedWeightsError, ResNet50
 from .errors import BaselineError
-from .options import Option, boolean, fraction, non_negative_number, one_of, parse_options, positive_int, positive_number
+from .options import (boolean, epoch_list, fraction, int_or_null, non_negative_int, non_negative_number, one_of,
+                      parse_options, path_or_null, positive_int, positive_number)
 from .registry import register_baseline
 from .reid_recipe import ReidRecipe
-from .spherereid import config_from_options, epoch_list, int_or_null, non_negative_int, path_or_null
+from .spherereid import config_from_options
 
 log = logging.getLogger("amlfs.baselines.sft")
 
@@ -73,7 +74,7 @@ OPTIONS = {
     "scale": positive_number(15.0),
     "temperature": positive_number(0.1),
     "embeddingDim": positive_int(512),
-    "lastStride": Option(1, lambda v: v in (1, 2) and not isinstance(v, bool), "1 or 2"),
+    "lastStride": one_of(1, (1, 2)),
     "pretrainedPath": path_or_null(),
     "flipTest": boolean(True),
     "evalBatchSize": positive_int(128),
@@ -148,7 +149,7 @@ def imagenet_backbone(baseline: str, path: Optional[str], logger: logging.Logger
     return probe.backbone_state_dict()
 
 
-@register_baseline("sft", datasets=("market1501", "dukemtmc-reid"))
+@register_baseline("sft", datasets=("market1501", "dukemtmc-reid"), recipe=ReidRecipe, options=OPTIONS)
 def build_sft(experiment: Mapping[str, Any], device: torch.device) -> ReidRecipe:
     options = parse_options("sft", experiment["baseline"].get("options", {}), OPTIONS)
     config = config_from_options(options, experiment["search"]["epochs"])

@@ -51,7 +51,7 @@ class SmallCNN(nn.Module):
         return self.classifier(self.features(x))
 
 
-@register_baseline("small-cnn", datasets=("digits", "cifar10-bin"))
+@register_baseline("small-cnn", datasets=("digits", "cifar10-bin"), recipe=ClassificationRecipe, options=OPTIONS)
 def build_small_cnn(experiment: Mapping[str, Any], device: torch.device) -> ClassificationRecipe:
     options = parse_options("small-cnn", experiment["baseline"].get("options", {}), OPTIONS)
     config = sgd_config(options, experiment["search"]["epochs"])

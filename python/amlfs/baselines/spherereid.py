@@ -34,34 +34,14 @@ from ..data.reid_registry import load_reid_dataset
 from ..data.rng import round_half_up
 from ..models import PretrainedWeightsError, ResNet50
 from .errors import BaselineError
-from .options import Option, boolean, fraction, parse_options, positive_int, positive_number
+from .options import (boolean, epoch_list, fraction, int_or_null, non_negative_int, non_negative_number, one_of,
+                      parse_options, path_or_null, positive_int, positive_number)
 from .registry import register_baseline
 from .reid_recipe import ReidConfig, ReidRecipe
 
 log = logging.getLogger("amlfs.baselines.spherereid")
 
 RECIPE_EPOCHS = 140
-
-
-def epoch_list(default) -> Option:
-    return Option(list(default),
-                  lambda v: isinstance(v, list) and all(isinstance(x, int) and not isinstance(x, bool) and x >= 1
-                                                        for x in v) and v == sorted(v),
-                  "an increasing list of positive integers (epochs of a recipeEpochs-long run)")
-
-
-def path_or_null() -> Option:
-    return Option(None, lambda v: v is None or (isinstance(v, str) and v != ""), "a file path or null")
-
-
-def int_or_null() -> Option:
-    return Option(None, lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 1),
-                  "a positive integer or null")
-
-
-def non_negative_int(default: int) -> Option:
-    return Option(default, lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
-                  "a non-negative integer")
 
 
 OPTIONS = {
@@ -77,8 +57,7 @@ OPTIONS = {
     "erasingP": fraction(0.0),
     "lr": positive_number(1e-3),
     "beta2": fraction(0.99),
-    "weightDecay": Option(0.0, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0,
-                          "a non-negative number"),
+    "weightDecay": non_negative_number(0.0),
     "recipeEpochs": positive_int(RECIPE_EPOCHS),
     "warmupEpochs": non_negative_int(20),
     "warmupStartLr": positive_number(5e-5),
@@ -87,7 +66,7 @@ OPTIONS = {
     "scale": positive_number(14.0),
     "embeddingDim": positive_int(1024),
     "dropout": fraction(0.5),
-    "lastStride": Option(1, lambda v: v in (1, 2) and not isinstance(v, bool), "1 or 2"),
+    "lastStride": one_of(1, (1, 2)),
     "pretrainedPath": path_or_null(),
     "flipTest": boolean(True),
     "evalBatchSize": positive_int(128),
@@ -196,7 +175,7 @@ def pretrained_backbone(path: Optional[str]):
     return probe.backbone_state_dict()
 
 
-@register_baseline("spherereid", datasets=("market1501", "dukemtmc-reid"))
+@register_baseline("spherereid", datasets=("market1501", "dukemtmc-reid"), recipe=ReidRecipe, options=OPTIONS)
 def build_spherereid(experiment: Mapping[str, Any], device: torch.device) -> ReidRecipe:
     options = parse_options("spherereid", experiment["baseline"].get("options", {}), OPTIONS)
     config = config_from_options(options, experiment["search"]["epochs"])

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from .config import DatasetConfig
+from .disk_layout import DiskLayout, Entry
 from .errors import DataError
 from .image_set import ImageSet
 from .registry import RawDataset, register_dataset
@@ -22,6 +23,14 @@ from .registry import RawDataset, register_dataset
 RECORD_BYTES = 1 + 3 * 32 * 32
 TRAIN_FILES = tuple(f"data_batch_{i}.bin" for i in range(1, 6))
 TEST_FILE = "test_batch.bin"
+FOLDER = "cifar-10-batches-bin"
+SOURCE = "cifar-10-binary.tar.gz from https://www.cs.toronto.edu/~kriz/cifar-10.html (the binary version)"
+LAYOUT = DiskLayout(
+    entries=tuple(Entry((name,), "file") for name in TRAIN_FILES + (TEST_FILE,)),
+    expected=f"the {FOLDER} folder with {', '.join(TRAIN_FILES)}, {TEST_FILE}",
+    fix=f"set `dataset.root` to the extracted {FOLDER} folder (or its parent) of {SOURCE}",
+    folder=FOLDER,
+)
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 # Per-channel mean and std of the 50,000 training images, in [0, 1] units.
 MEAN = (0.4914, 0.4822, 0.4465)
@@ -31,11 +40,10 @@ STD = (0.2470, 0.2435, 0.2616)
 def resolve_root(root: str) -> str:
     """The folder holding the batch files: ``root`` or ``root/cifar-10-batches-bin``."""
     if not root:
-        raise DataError("`dataset.root`: expected the cifar-10-batches-bin folder, got an empty path")
+        raise DataError(f"`dataset.root`: expected the {FOLDER} folder, got an empty path")
     if not os.path.isdir(root):
-        raise DataError(f"`dataset.root`: {root} is not a directory (expected the cifar-10-batches-bin folder "
-                        f"with {', '.join(TRAIN_FILES)}, {TEST_FILE})")
-    nested = os.path.join(root, "cifar-10-batches-bin")
+        raise DataError(f"`dataset.root`: {root} is not a directory (expected {LAYOUT.expected})")
+    nested = os.path.join(root, FOLDER)
     if not os.path.exists(os.path.join(root, TRAIN_FILES[0])) and os.path.isdir(nested):
         return nested
     return root
@@ -44,8 +52,7 @@ def resolve_root(root: str) -> str:
 def read_batch(path: str) -> Tuple[torch.Tensor, torch.Tensor]:
     """Images (uint8 ``[N, 3, 32, 32]``) and labels (int64 ``[N]``) of one batch file."""
     if not os.path.isfile(path):
-        raise DataError(f"CIFAR-10 file not found: {path} (expected the official cifar-10-batches-bin layout: "
-                        f"{', '.join(TRAIN_FILES)}, {TEST_FILE})")
+        raise DataError(f"CIFAR-10 file not found: {path} (expected {LAYOUT.expected})")
     size = os.path.getsize(path)
     if size == 0 or size % RECORD_BYTES:
         raise DataError(f"{path}: {size} bytes is not a whole number of {RECORD_BYTES}-byte records "
@@ -68,7 +75,7 @@ def read_cifar10(root: str) -> Tuple[ImageSet, ImageSet]:
     return train, test
 
 
-@register_dataset("cifar10-bin")
+@register_dataset("cifar10-bin", layout=LAYOUT)
 def read_cifar10_dataset(config: DatasetConfig) -> RawDataset:
     train, test = read_cifar10(config.root)
     return RawDataset(pool=train, test=test, num_classes=10, pixel_max=255.0, mean=MEAN, std=STD)

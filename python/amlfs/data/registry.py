@@ -9,11 +9,12 @@ labels stay clean).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Mapping, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 import torch
 
 from .config import DatasetConfig
+from .disk_layout import DiskLayout
 from .errors import DataError
 from .image_set import ClassificationData, ImageSet
 from .label_noise import corrupt_labels
@@ -33,15 +34,18 @@ class RawDataset:
 
 Reader = Callable[..., RawDataset]  # reader(config: DatasetConfig, **options) -> RawDataset
 _READERS: Dict[str, Reader] = {}
+_LAYOUTS: Dict[str, Optional[DiskLayout]] = {}
 
 
-def register_dataset(kind: str) -> Callable[[Reader], Reader]:
-    """Decorator: register ``reader(config, **options) -> RawDataset`` for ``dataset.kind == kind``."""
+def register_dataset(kind: str, layout: Optional[DiskLayout] = None) -> Callable[[Reader], Reader]:
+    """Decorator: register ``reader(config, **options) -> RawDataset`` for ``dataset.kind == kind``;
+    ``layout`` is what it reads under ``dataset.root`` (None: built in, nothing read from disk)."""
 
     def decorate(reader: Reader) -> Reader:
         if kind in _READERS:
             raise ValueError(f"dataset kind {kind!r} is already registered")
         _READERS[kind] = reader
+        _LAYOUTS[kind] = layout
         return reader
 
     return decorate
@@ -49,6 +53,13 @@ def register_dataset(kind: str) -> Callable[[Reader], Reader]:
 
 def dataset_kinds() -> List[str]:
     return sorted(_READERS)
+
+
+def dataset_layout(kind: str) -> Optional[DiskLayout]:
+    """The on-disk layout of a registered kind, None for a built-in one."""
+    if kind not in _LAYOUTS:
+        raise DataError(f"`dataset.kind`: {kind!r} has no reader in this version (available: {', '.join(dataset_kinds())})")
+    return _LAYOUTS[kind]
 
 
 def load_dataset(section: Mapping[str, Any], **reader_options: Any) -> ClassificationData:

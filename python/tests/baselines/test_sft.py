@@ -97,7 +97,7 @@ def test_schedule_and_option_errors(market_root):
     assert lrs[40] == pytest.approx(0.01) and lrs[70] == lrs[99] == pytest.approx(1e-3)
     short = config_from_options(parse_options("sft", {}, OPTIONS), epochs=50)
     assert (short.warmup_epochs, short.milestones) == (5, (20, 35))
-    with pytest.raises(BaselineError, match=r"`baseline.options.lastStride`: expected 1 or 2, got 3"):
+    with pytest.raises(BaselineError, match=r"`baseline.options.lastStride`: expected one of 1, 2, got 3"):
         build_recipe(experiment(market_root, lastStride=3), torch.device("cpu"))
     with pytest.raises(BaselineError, match=r"`baseline.options.testHeightPx`"):
         build_recipe(experiment(market_root, testHeightPx=64), torch.device("cpu"))

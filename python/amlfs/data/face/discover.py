@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..errors import DataError
-from .layout import CASIA_FOLDERS, LFW_FOLDERS, PAIRS_FILE
+from .layout import CASIA_FOLDERS, FACE_LAYOUT, LFW_FOLDERS, PAIRS_FILE
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,7 @@ def _first_folder(root: str, names) -> Optional[str]:
 
 def find_face_roots(root: str, lfw_root: Optional[str] = None, pairs_txt: Optional[str] = None) -> FaceRoots:
     """Resolve the convention above; ``lfw_root`` / ``pairs_txt`` override the LFW side."""
-    convention = (f"expected <root>/{{{'|'.join(CASIA_FOLDERS)}}}, <root>/{{{'|'.join(LFW_FOLDERS)}}} and "
-                  f"<root>/{PAIRS_FILE}")
+    convention = f"expected {FACE_LAYOUT.expected}"
     if not root or not os.path.isdir(root):
         raise DataError(f"`dataset.root`: {root!r} is not a directory ({convention})")
     casia = _first_folder(root, CASIA_FOLDERS)

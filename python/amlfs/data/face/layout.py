@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Tuple
 
+from ..disk_layout import DiskLayout, Entry
+
 IMAGE_EXTENSIONS: Tuple[str, ...] = (".jpg", ".jpeg", ".png")
 
 #: Folder names of CASIA-WebFace, aligned first: :func:`.discover.find_face_roots` takes the
@@ -26,6 +28,20 @@ CASIA_FOLDERS: Tuple[str, ...] = ("CASIA-WebFace-112x96", "CASIA-WebFace-112X96"
 #: Folder names of LFW, aligned first.
 LFW_FOLDERS: Tuple[str, ...] = ("lfw-112x96", "lfw-112X96", "lfw")
 PAIRS_FILE = "pairs.txt"
+
+#: What :func:`.discover.find_face_roots` looks for under ``dataset.root``; the baseline options
+#: ``lfwRoot`` / ``pairsTxt`` name the LFW side elsewhere (and with ``lfwRoot`` the root may be
+#: the CASIA folder itself).
+FACE_LAYOUT = DiskLayout(
+    entries=(
+        Entry(CASIA_FOLDERS, "directory", ("lfwRoot",)),
+        Entry(LFW_FOLDERS, "directory", ("lfwRoot",)),
+        Entry((PAIRS_FILE,) + tuple(f"{lfw}/{PAIRS_FILE}" for lfw in LFW_FOLDERS), "file", ("lfwRoot", "pairsTxt")),
+    ),
+    expected=f"<root>/{{{'|'.join(CASIA_FOLDERS)}}}, <root>/{{{'|'.join(LFW_FOLDERS)}}} and <root>/{PAIRS_FILE}",
+    fix=f"set `dataset.root` to the folder holding {CASIA_FOLDERS[-1]}/ (or {CASIA_FOLDERS[0]}/), {LFW_FOLDERS[-1]}/ "
+        f"(or {LFW_FOLDERS[0]}/) and {PAIRS_FILE}, or set `baseline.options.lfwRoot` / `baseline.options.pairsTxt`",
+)
 
 #: Input size of the 20-layer sphereface-style network of CosFace (height x width, px).
 FACE_HEIGHT_PX = 112

@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from typing import Dict, Optional, Pattern
 
+from ..disk_layout import DiskLayout, Entry
+
 TRAIN_FOLDER = "bounding_box_train"
 QUERY_FOLDER = "query"
 GALLERY_FOLDER = "bounding_box_test"
@@ -47,6 +49,22 @@ class ReidLayout:
     pattern_text: str
     num_cameras: int
     expected: Optional[ExpectedCounts]
+
+    @property
+    def tree(self) -> str:
+        """The layout in one line: ``Market-1501-v15.09.15/{bounding_box_train,query,bounding_box_test}``."""
+        return f"{self.folder}/{{{','.join(SPLIT_FOLDERS)}}}"
+
+    @property
+    def disk(self) -> DiskLayout:
+        """The folders the reader needs under ``dataset.root`` (the extracted folder or its parent)."""
+        return DiskLayout(
+            entries=tuple(Entry((name,), "directory") for name in SPLIT_FOLDERS),
+            expected=f"the layout {self.tree}",
+            fix=f"set `dataset.root` to the extracted {self.folder} folder (holding {', '.join(SPLIT_FOLDERS)}) "
+                "or its parent",
+            folder=self.folder,
+        )
 
 
 MARKET1501 = ReidLayout(

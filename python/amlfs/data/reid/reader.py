@@ -56,9 +56,8 @@ def parse_name(file_name: str, layout: ReidLayout, folder: str) -> Tuple[int, in
 
 def resolve_root(root: str, layout: ReidLayout) -> str:
     """The folder holding the three split folders: ``root`` or ``root/<official folder>``."""
-    expected = f"{layout.folder}/{{{','.join(SPLIT_FOLDERS)}}}"
     if not root or not os.path.isdir(root):
-        raise DataError(f"{layout.name}: {root!r} is not a directory (expected the layout {expected})")
+        raise DataError(f"{layout.name}: {root!r} is not a directory (expected {layout.disk.expected})")
     nested = os.path.join(root, layout.folder)
     if not os.path.isdir(os.path.join(root, TRAIN_FOLDER)) and os.path.isdir(nested):
         return nested
@@ -68,8 +67,8 @@ def resolve_root(root: str, layout: ReidLayout) -> str:
 def read_folder(folder: str, layout: ReidLayout, keep_distractors: bool) -> ReidImages:
     """The images of one split folder, junk dropped, distractors kept only if ``keep_distractors``."""
     if not os.path.isdir(folder):
-        raise DataError(f"{layout.name}: missing folder {folder} (expected the layout "
-                        f"{layout.folder}/{{{','.join(SPLIT_FOLDERS)}}} with {layout.pattern_text} files)")
+        raise DataError(f"{layout.name}: missing folder {folder} (expected {layout.disk.expected} with "
+                        f"{layout.pattern_text} files)")
     paths: List[str] = []
     pids: List[int] = []
     camids: List[int] = []
