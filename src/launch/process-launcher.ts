@@ -144,7 +144,10 @@ export abstract class ProcessLauncher implements Launcher {
     for (const signal of [null, "SIGTERM", "SIGKILL"] as const) {
       if (child.exited) break;
       if (signal !== null && child.process.pid !== undefined) signalGroup(child.process.pid, signal);
-      await Promise.race([child.done, sleep(graceMs)]);
+      // The timer is cleared once the worker exits: left pending, it would keep `amlfs` alive for the rest of the grace.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([child.done, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
     }
     await this.afterTerminate(child.id);
   }
