@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { PROTOCOL_VERSION } from "../../src/schema/wire/messages.js";
+import { scaled } from "../helpers/load.js";
 import { ROOT, amlfs, writeConfig } from "./cli-process.js";
 
 interface Check {
@@ -33,7 +34,8 @@ function brokenMarketTree(): string {
 }
 
 describe("amlfs doctor", () => {
-  // The two runs that import torch start together: each takes seconds on a loaded machine.
+  // The two runs that import torch start together: each takes seconds, more on a loaded
+  // machine (the limit is scaled by the load factor measured at suite start).
   const marketRoot = brokenMarketTree();
   let good: Awaited<ReturnType<typeof amlfs>>;
   let broken: Awaited<ReturnType<typeof amlfs>>;
@@ -49,7 +51,7 @@ describe("amlfs doctor", () => {
       amlfs(["doctor", join(ROOT, "configs/demo/digits-amlfs.json"), "--json"], { AMLFS_PYTHON: "" }),
       amlfs(["doctor", config], { AMLFS_PYTHON: "", PATH: tempDir() }),
     ]);
-  }, 60_000);
+  }, scaled(60_000));
 
   it("passes on the digits demo config and lists every check (--json)", () => {
     const result = good;

@@ -14,6 +14,7 @@ import { main } from "../../src/cli/main.js";
 import { createPolicy, planEpoch } from "../../src/search/index.js";
 import { SKIP_REASON } from "../integration/python-env.js";
 import { ROOT, amlfs, writeConfig } from "./cli-process.js";
+import { scaled } from "../helpers/load.js";
 
 const CASIA = join(ROOT, "configs/face/amlfs-cosface-init-casia.json");
 const MARKET = join(ROOT, "configs/reid/spherereid-market1501.json");
@@ -40,7 +41,7 @@ describe.skipIf(SKIP_REASON !== null)(`amlfs inspect-space${SKIP_REASON === null
       amlfs(["inspect-space", CASIA, "--samples", String(K), "--examples", "32", "--json"], { AMLFS_PYTHON: "" }),
       amlfs(["inspect-space", MARKET, "--samples", "4", "--examples", "16", "--classes", "100"], { AMLFS_PYTHON: "" }),
     ]);
-  }, 120_000);
+  }, scaled(120_000));
 
   it("finds every paper sample dead and no anchored or power one on CASIA (10,575 classes, s = 30, CosFace mu_0)", () => {
     expect(json.exitCode, json.all).toBe(0);

@@ -19,6 +19,7 @@ import { type RunOutcome, startRun } from "../../src/orchestrate/run.js";
 import { safetensorsProblem } from "../../src/orchestrate/safetensors.js";
 import { type Experiment, parseExperiment } from "../../src/schema/index.js";
 import { checkFinishedRun } from "../helpers/check-journal.js";
+import { scaled } from "../helpers/load.js";
 import type { FakeWorkerOptions } from "../helpers/fake-worker.js";
 
 /** `AMLFS_FAULTS=long`: more seeds and iterations (make faults-long). */
@@ -29,8 +30,8 @@ export function seeds(short: number, long: number): number[] {
   return Array.from({ length: LONG ? long : short }, (_, i) => 1000 + i);
 }
 
-/** Timeout of one case, in ms: generous in long mode. */
-export const caseTimeoutMs = (shortMs: number) => (LONG ? shortMs * 20 : shortMs);
+/** Timeout of one case, in ms: generous in long mode, and scaled by the machine's load (test/helpers/load.ts). */
+export const caseTimeoutMs = (shortMs: number) => scaled(LONG ? shortMs * 20 : shortMs);
 
 /** One line per case: what it did and what it checked. */
 export function report(did: string, checked: string): void {

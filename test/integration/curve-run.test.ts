@@ -18,6 +18,7 @@ import { parseExperiment } from "../../src/schema/index.js";
 import { needsCurve } from "../../src/transport/curve.js";
 import { checkFinishedRun } from "../helpers/check-journal.js";
 import { SKIP_REASON, tinyDemoConfig } from "./python-env.js";
+import { scaled } from "../helpers/load.js";
 
 describe("needsCurve", () => {
   it("asks for CURVE on TCP beyond loopback only", () => {
@@ -27,7 +28,7 @@ describe("needsCurve", () => {
 });
 
 describe.skipIf(SKIP_REASON !== null)(`a CURVE run with the real Python worker${SKIP_REASON === null ? "" : ` (skipped: ${SKIP_REASON})`}`, () => {
-  it("finishes with issued keys and refuses clients without them", { timeout: 120_000 }, async () => {
+  it("finishes with issued keys and refuses clients without them", { timeout: scaled(120_000) }, async () => {
     const config = parseExperiment(JSON.parse(readFileSync(tinyDemoConfig(), "utf8")));
     const dir = await RunDir.create(join(mkdtempSync(join(tmpdir(), "amlfs-curve-")), "run"), config);
     const events = new EventStream();

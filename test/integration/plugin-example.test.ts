@@ -18,6 +18,7 @@ import { workerCommand } from "../../src/cli/worker-command.js";
 import { REPO_ROOT, pythonPath, resolvePython } from "../../src/launch/python.js";
 import { checkFinishedRun } from "../helpers/check-journal.js";
 import { PYTHON, SKIP_REASON } from "./python-env.js";
+import { scaled } from "../helpers/load.js";
 
 const BIN = join(REPO_ROOT, "bin", "amlfs.mjs");
 const EXAMPLE = "examples/plain-pytorch";
@@ -55,18 +56,18 @@ describe("the guide's diff", () => {
 describe.skipIf(SKIP_REASON !== null)(`the plain PyTorch example${SKIP_REASON === null ? "" : ` (skipped: ${SKIP_REASON})`}`, () => {
   const env = { PYTHONPATH: pythonPath() ?? "", OMP_NUM_THREADS: "1" };
 
-  it("trains on its own, without amlfs", { timeout: 90_000 }, async () => {
+  it("trains on its own, without amlfs", { timeout: scaled(90_000) }, async () => {
     const result = await execa(PYTHON, [join(EXAMPLE, "train.py"), "--epochs", "1", "--device", "cpu"], {
-      cwd: REPO_ROOT, env, extendEnv: true, reject: false, timeout: 80_000,
+      cwd: REPO_ROOT, env, extendEnv: true, reject: false, timeout: scaled(80_000),
     });
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^epoch 1\/1: val accuracy (0|1)\.\d{4}\ntest accuracy (0|1)\.\d{4}$/);
   });
 
-  it("is driven by `amlfs search` through workers.command, with a consistent journal", { timeout: 150_000 }, async () => {
+  it("is driven by `amlfs search` through workers.command, with a consistent journal", { timeout: scaled(150_000) }, async () => {
     const out = join(mkdtempSync(join(tmpdir(), "amlfs-plugin-")), "run");
     const result = await execa(process.execPath, [BIN, "search", CONFIG, "--out", out, "--json"], {
-      cwd: REPO_ROOT, env: { AMLFS_WORKER_COMMAND: "" }, extendEnv: true, reject: false, timeout: 140_000,
+      cwd: REPO_ROOT, env: { AMLFS_WORKER_COMMAND: "" }, extendEnv: true, reject: false, timeout: scaled(140_000),
     });
     const logs = join(out, "logs");
     const workerLogs = () => readdirSync(logs).filter((name) => /^w\d/.test(name)).map((name) => readFileSync(join(logs, name), "utf8"));

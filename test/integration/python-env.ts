@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO_ROOT, pythonPath, resolvePython } from "../../src/launch/python.js";
+import { scaled } from "../helpers/load.js";
 
 export const PYTHON = resolvePython();
 export const FIXTURES = join(REPO_ROOT, "test", "fixtures", "workers");
@@ -15,7 +16,7 @@ export const DEMO_CONFIG = join(REPO_ROOT, "configs", "demo", "digits-amlfs.json
 function probe(): string | null {
   try {
     const env = { ...process.env, PYTHONPATH: pythonPath() ?? "" };
-    execFileSync(PYTHON, ["-c", "import amlfs.worker, torch, zmq"], { env, stdio: "pipe", timeout: 60_000 });
+    execFileSync(PYTHON, ["-c", "import amlfs.worker, torch, zmq"], { env, stdio: "pipe", timeout: scaled(60_000) });
     return null;
   } catch (error) {
     const stderr = String((error as { stderr?: Buffer }).stderr ?? "").trim().split("\n").at(-1);

@@ -21,15 +21,16 @@ import { REPO_ROOT } from "../../src/launch/python.js";
 import { SlurmLauncher, advertisedEndpoint, parseSqueue } from "../../src/launch/slurm.js";
 import { followJsonLines } from "../helpers/json-lines.js";
 import { PYTHON, SKIP_REASON as PYTHON_SKIP_REASON, tinyDemoConfig } from "../integration/python-env.js";
+import { scaled } from "../helpers/load.js";
 
 const BIN = join(REPO_ROOT, "bin", "amlfs.mjs");
 
 /** Null when a Slurm node accepts steps here, else why the cluster tests are skipped. */
 function slurmSkipReason(): string | null {
   try {
-    const state = execFileSync("sinfo", ["--noheader", "--format=%t"], { stdio: "pipe", timeout: 10_000 }).toString().trim();
+    const state = execFileSync("sinfo", ["--noheader", "--format=%t"], { stdio: "pipe", timeout: scaled(10_000) }).toString().trim();
     if (!/^(idle|mix|alloc)/m.test(state)) return `no Slurm node is up (sinfo states: ${state || "none"}); run tools/slurm/setup-single-node.sh`;
-    execFileSync("srun", ["--version"], { stdio: "pipe", timeout: 10_000 });
+    execFileSync("srun", ["--version"], { stdio: "pipe", timeout: scaled(10_000) });
     return null;
   } catch (error) {
     const stderr = String((error as { stderr?: Buffer }).stderr ?? "").trim().split("\n").at(-1);
@@ -187,7 +188,7 @@ describe.skipIf(SKIP_REASON !== null)("SlurmLauncher on a single-node Slurm clus
     expect(readFileSync(join(out, "logs", "w0.log"), "utf8")).toMatch(/STEP \d+\.0 ON .* CANCELLED|task 0: Terminated/);
     expect(await slurmLeft(runId)).toEqual([]);
     expect(await processesLeft(runId)).toEqual([]);
-  }, 90_000);
+  }, scaled(90_000));
 
   /**
    * Workers that never connect and ignore SIGTERM (a Python one-liner): `shutdown` never
@@ -228,14 +229,14 @@ describe.skipIf(SKIP_REASON !== null)("SlurmLauncher on a single-node Slurm clus
     expect(before).toHaveLength(2);
     expect(after).toEqual([]);
     expect(left).toEqual([]);
-  }, 60_000);
+  }, scaled(60_000));
 
   it("steps orphaned by a SIGKILLed srun are scancelled when the controller stops", async () => {
     const { before, after, left } = await stopStubbornRun(1, true);
     expect(before).toHaveLength(2);
     expect(after).toEqual([]);
     expect(left).toEqual([]);
-  }, 60_000);
+  }, scaled(60_000));
 
   it("a second SIGTERM kills the sruns and cancels the steps at once", async () => {
     const { code, before, after, left } = await stopStubbornRun(2);
@@ -243,5 +244,5 @@ describe.skipIf(SKIP_REASON !== null)("SlurmLauncher on a single-node Slurm clus
     expect(before).toHaveLength(2);
     expect(after).toEqual([]);
     expect(left).toEqual([]);
-  }, 60_000);
+  }, scaled(60_000));
 });

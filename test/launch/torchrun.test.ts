@@ -22,6 +22,7 @@ import { TorchrunLauncher, type TorchrunLauncherOptions } from "../../src/launch
 import { checkFinishedRun } from "../helpers/check-journal.js";
 import { followJsonLines } from "../helpers/json-lines.js";
 import { SKIP_REASON, tinyDemoConfig } from "../integration/python-env.js";
+import { scaled } from "../helpers/load.js";
 
 const BIN = join(REPO_ROOT, "bin", "amlfs.mjs");
 const context = { endpoint: "ipc:///tmp/amlfs-test.sock", runId: "digits-1a2b" };
@@ -160,7 +161,7 @@ describe.skipIf(SKIP_REASON !== null)("TorchrunLauncher with the real worker", (
       expect(readFileSync(join(run.out, "logs", `${worker}.log`), "utf8")).toMatch(new RegExp(`\\[${worker}/rank1\\] INFO: rank 1: shutdown after \\d+ tasks`));
     }
     expect(await processesLeft(run.runId())).toEqual([]);
-  }, 120_000);
+  }, scaled(120_000));
 
   it.each([
     [1, "stops the groups in order"],
@@ -185,5 +186,5 @@ describe.skipIf(SKIP_REASON !== null)("TorchrunLauncher with the real worker", (
       left = await processesLeft(run.runId());
     }
     expect(left).toEqual([]);
-  }, 90_000);
+  }, scaled(90_000));
 });

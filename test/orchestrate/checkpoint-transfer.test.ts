@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { checkFinishedRun } from "../helpers/check-journal.js";
 import { tinyConfig } from "./config.js";
 import { runFake } from "./run-fake.js";
+import { scaled } from "../helpers/load.js";
 
 // 4,096 float64 entries: a 32 KiB state, 33 chunks of 1 KiB, window 2 on the workers.
 const chunked = { stateSize: 4096, chunkBytes: 1024, windowChunks: 2 };
@@ -34,7 +35,7 @@ describe("checkpoint transfers in a run", () => {
     expect(run.logs.some((line) => /holder of the winner .* is gone; training it again/.test(line))).toBe(true);
     checkFinishedRun(run.dir);
     expect(finalBytes(run.dir).equals(finalBytes(reference.dir))).toBe(true);
-  }, 30_000);
+  }, scaled(30_000));
 
   it("asks again for an upload whose chunks do not hash to its sha256", async () => {
     const config = tinyConfig({ epochs: 2 });
@@ -46,5 +47,5 @@ describe("checkpoint transfers in a run", () => {
     expect(run.events.filter((e) => e.type === "worker-lost")).toHaveLength(0);
     checkFinishedRun(run.dir);
     expect(finalBytes(run.dir).equals(finalBytes(reference.dir))).toBe(true);
-  }, 30_000);
+  }, scaled(30_000));
 });

@@ -6,9 +6,10 @@ import { describe, expect, it } from "vitest";
 import * as zmq from "zeromq";
 import { tinyConfig } from "../orchestrate/config.js";
 import { runFake } from "../orchestrate/run-fake.js";
+import { scaled } from "../helpers/load.js";
 
 describe("a deaf client", () => {
-  it("floods bad messages without reading the rejects; the run finishes as usual", { timeout: 60_000 }, async () => {
+  it("floods bad messages without reading the rejects; the run finishes as usual", { timeout: scaled(60_000) }, async () => {
     const config = tinyConfig({ epochs: 3, heartbeatTimeoutMs: 2000 });
     let deaf: zmq.Dealer | null = null;
     let sent = 0;

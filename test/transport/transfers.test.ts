@@ -15,6 +15,7 @@ import { sha256Hex } from "../../src/transport/digest.js";
 import { type Received, RouterEndpoint } from "../../src/transport/router.js";
 import { type Post, Transfers } from "../../src/transport/transfers.js";
 import { waitFor } from "./wait.js";
+import { scaled } from "../helpers/load.js";
 
 const runId = "run-t";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -163,7 +164,7 @@ describe("checkpoint transfers", () => {
     expect(during(beatsAtDealer).length).toBeGreaterThan(2);
     expect(maxGap(beatsAtRouter)).toBeLessThan((ended - started) / 2);
     expect(maxGap(beatsAtDealer)).toBeLessThan((ended - started) / 2);
-  }, 30_000);
+  }, scaled(30_000));
 
   it("rejects a corrupted chunk by the sha256 of the whole, removes the file and tells the sender", async () => {
     const bytes = randomBytes(10 * 1024);
