@@ -1,20 +1,26 @@
 /**
  * `amlfs` as a user runs it: a real process, real worker processes (the TypeScript fake
  * worker through AMLFS_WORKER_COMMAND), real sockets. Help and exit codes, validate,
- * search with --json and plain output, resume of a finished run, Ctrl-C / SIGTERM (exit
- * 130 / 143, no worker left, resumable), and a controller SIGKILLed at several moments
- * then resumed to the same final mu and checkpoint as an uninterrupted run.
+ * search with --json and plain output, resume of a finished run, Ctrl-C / SIGTERM mid-run
+ * and during start-up (exit 130 / 143, promptly, no worker left, resumable), and a
+ * controller SIGKILLed at several moments then resumed to the same final mu and checkpoint
+ * as an uninterrupted run. Signals and kills are sent on events of the run's --json output.
  */
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkFinishedRun, readJournal } from "../helpers/check-journal.js";
 import { followJsonLines } from "../helpers/json-lines.js";
+import { scaled } from "../helpers/load.js";
+import { pidsWithArgument } from "../helpers/processes.js";
 import { waitFor } from "../transport/wait.js";
 import { main } from "../../src/cli/main.js";
 import { alive, amlfs, writeConfig } from "./cli-process.js";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
+
+/** From a signal to the exit of `amlfs search` on an idle machine: the workers' 2 s grace, and closing. */
+const PROMPT_EXIT_MS = 5_000;
 
 const outDir = () => join(mkdtempSync(join(tmpdir(), "amlfs-cli-run-")), "run");
 const jsonLines = (text: string) => text.trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
@@ -151,80 +157,119 @@ describe("amlfs search / resume with worker processes", () => {
   });
 
   it("replaces a worker process that dies mid-task and records the loss", async () => {
+    // One worker, so the run goes on only through its replacement: with two, the other
+    // could finish this short run before the replacement's process says hello (the
+    // controller rightly does not wait for it), and its worker-up would never come.
     const out = outDir();
     const env = { FAKE_WORKER: JSON.stringify({ taskMs: 100, perWorker: { w0: { crashOnTask: 1 } } }) };
-    const result = await amlfs(["search", writeConfig(), "--out", out, "--json"], env);
+    const result = await amlfs(["search", writeConfig(), "--out", out, "--json", "--workers", "1"], env);
     expect(result.exitCode, result.all).toBe(0);
     const events = jsonLines(result.stdout);
     expect(events).toContainEqual(expect.objectContaining({ type: "worker-lost", workerId: "w0", reason: expect.stringMatching(/exited with code 3/) }));
     expect(events).toContainEqual(expect.objectContaining({ type: "worker-up", workerId: "w0-r1" }));
     const { epochs } = checkFinishedRun(out);
-    // w0 dies in its first task, in whichever epoch that is (it may start after w1).
+    // w0 built w_0, then died in its first task: epoch 0's first sample, run again by w0-r1.
     const failures = epochs.flatMap((record) => record.failures);
-    expect(failures).toEqual([expect.objectContaining({ workerId: "w0", requeued: true, reason: expect.stringMatching(/worker w0 lost/) })]);
+    expect(failures).toEqual([
+      expect.objectContaining({ taskId: "e0000-s00-a0", workerId: "w0", requeued: true, reason: expect.stringMatching(/worker w0 lost/) }),
+    ]);
+    expect(epochs[0]?.winner.workerId).toBe("w0-r1");
   });
 
-  it("on SIGINT / SIGTERM stops every worker, exits 130 / 143 and stays resumable", async () => {
+  it.each([
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const)("on %s mid-run stops every worker, exits %i and stays resumable", async (signal, code) => {
     expect(expected).not.toBeNull();
-    for (const [signal, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
-      const out = outDir();
-      const child = amlfs(["search", config, "--out", out, "--json"], { FAKE_WORKER: JSON.stringify({ taskMs: 300 }) });
-      const pids: number[] = [];
-      let sent = false;
-      followJsonLines(child.stdout, (event) => {
-        if (event.type === "worker-up") pids.push(event.pid as number);
-        if (event.type === "task-start" && event.epoch === 1 && !sent) {
-          sent = true;
-          child.kill(signal);
-        }
-      });
-      const result = await child;
-      expect(result.exitCode, result.stderr).toBe(code);
-      expect(pids).toHaveLength(2);
-      for (const pid of pids) expect(alive(pid), `worker pid ${pid}`).toBe(false);
-      expect(result.stdout).toContain('"status":"interrupted"');
-      const resumed = await amlfs(["resume", out]);
-      expect(resumed.exitCode, resumed.all).toBe(0);
-      const run = checkFinishedRun(out);
-      expect(run.epochs.at(-1)?.mu).toEqual(expected?.epochs.at(-1)?.mu);
-      expect(run.final.sha256).toBe(expected?.final.sha256);
-    }
+    const out = outDir();
+    const child = amlfs(["search", config, "--out", out, "--json"], { FAKE_WORKER: JSON.stringify({ taskMs: 300 }) });
+    const pids: number[] = [];
+    let sent = false;
+    followJsonLines(child.stdout, (event) => {
+      if (event.type === "worker-up") pids.push(event.pid as number);
+      if (event.type === "task-start" && event.epoch === 1 && !sent) {
+        sent = true;
+        child.kill(signal);
+      }
+    });
+    const result = await child;
+    expect(result.exitCode, result.stderr).toBe(code);
+    expect(pids).toHaveLength(2);
+    for (const pid of pids) expect(alive(pid), `worker pid ${pid}`).toBe(false);
+    expect(result.stdout).toContain('"status":"interrupted"');
+    expectResumesToExpected(await amlfs(["resume", out]), out);
   });
 
-  it("resumes a controller SIGKILLed at any moment to the same result; its workers exit by themselves", async () => {
+  // Start-up: before any worker said hello (the first line of output), and while w_0 is
+  // built. The workers are found by the run id on their command line, hello or not.
+  it.each([
+    ["SIGTERM", 143, "run-start"],
+    ["SIGINT", 130, "init-request"],
+  ] as const)("on %s during start-up stops every worker promptly, exits %i and stays resumable (signal at %s)", async (signal, code, at) => {
     expect(expected).not.toBeNull();
-    // Kill points: while w_0 is built, mid-epoch, right after a checkpoint is stored, before the final evaluation.
-    const killAt: ((event: Record<string, unknown>) => boolean)[] = [
-      (e) => e.type === "init-request",
-      (e) => e.type === "task-result" && e.epoch === 1,
-      (e) => e.type === "checkpoint-stored" && e.epoch === 1,
-      (e) => e.type === "task-start" && e.kind === "evaluate",
-    ];
-    const orphans: number[] = [];
-    for (const [index, when] of killAt.entries()) {
-      const out = outDir();
-      const child = amlfs(["search", config, "--out", out, "--json"]);
-      const pids = orphans;
-      let killed = false;
-      followJsonLines(child.stdout, (event) => {
-        if (event.type === "worker-up") pids.push(event.pid as number);
-        if (!killed && when(event)) {
-          killed = true;
-          child.kill("SIGKILL");
-        }
-      });
-      const result = await child;
-      expect(result.signal, `kill point ${index}`).toBe("SIGKILL");
-      const resumed = await amlfs(["resume", out, "--json"]);
-      expect(resumed.exitCode, `kill point ${index}: ${resumed.all}`).toBe(0);
-      const run = checkFinishedRun(out);
-      expect(run.epochs.map((r) => r.rewards)).toEqual(expected?.epochs.map((r) => r.rewards));
-      expect(run.epochs.at(-1)?.mu).toEqual(expected?.epochs.at(-1)?.mu);
-      expect(run.final.sha256).toBe(expected?.final.sha256);
-      expect(readJournal(out).filter((r) => r.kind === "init")).toHaveLength(1);
-    }
-    // No orphans: the workers of the killed controllers noticed its silence and exited by
+    const out = outDir();
+    const child = amlfs(["search", config, "--out", out, "--json"]);
+    let runId = "";
+    let sentAtMs: number | null = null;
+    const helloPids: number[] = [];
+    followJsonLines(child.stdout, (event) => {
+      if (event.type === "run-start") runId = event.runId as string;
+      if (event.type === "worker-up") helloPids.push(event.pid as number);
+      if (event.type === at && sentAtMs === null) {
+        sentAtMs = Date.now();
+        child.kill(signal);
+      }
+    });
+    const result = await child;
+    const exitMs = Date.now() - (sentAtMs ?? Number.NaN);
+    expect(result.exitCode, result.all).toBe(code);
+    expect(runId).not.toBe("");
+    // The launcher's grace to the workers (2 s) and the time to close.
+    expect(exitMs, "ms from the signal to the exit").toBeLessThan(scaled(PROMPT_EXIT_MS));
+    expect(pidsWithArgument("--run-id", runId), `workers of ${runId} left running`).toEqual([]);
+    for (const pid of helloPids) expect(alive(pid), `worker pid ${pid}`).toBe(false);
+    expect(jsonLines(result.stdout).find((event) => event.type === "run-end")).toMatchObject({ status: "interrupted", resumable: true });
+    expectResumesToExpected(await amlfs(["resume", out]), out);
+  });
+
+  // Kill points: while w_0 is built, mid-epoch, right after a checkpoint is stored, before the final evaluation.
+  it.each([
+    ["init-request", (e: Record<string, unknown>) => e.type === "init-request"],
+    ["a task-result of epoch 1", (e: Record<string, unknown>) => e.type === "task-result" && e.epoch === 1],
+    ["checkpoint-stored of epoch 1", (e: Record<string, unknown>) => e.type === "checkpoint-stored" && e.epoch === 1],
+    ["the final evaluation's task-start", (e: Record<string, unknown>) => e.type === "task-start" && e.kind === "evaluate"],
+  ] as const)("resumes a controller SIGKILLed at %s to the same result; its workers exit by themselves", async (where, when) => {
+    expect(expected).not.toBeNull();
+    const out = outDir();
+    const child = amlfs(["search", config, "--out", out, "--json"]);
+    let runId = "";
+    let killed = false;
+    followJsonLines(child.stdout, (event) => {
+      if (event.type === "run-start") runId = event.runId as string;
+      if (!killed && when(event)) {
+        killed = true;
+        child.kill("SIGKILL");
+      }
+    });
+    const result = await child;
+    expect(result.signal, where).toBe("SIGKILL");
+    const resumed = await amlfs(["resume", out, "--json"]);
+    expect(resumed.exitCode, `${where}: ${resumed.all}`).toBe(0);
+    const run = checkFinishedRun(out);
+    expect(run.epochs.map((r) => r.rewards)).toEqual(expected?.epochs.map((r) => r.rewards));
+    expect(run.epochs.at(-1)?.mu).toEqual(expected?.epochs.at(-1)?.mu);
+    expect(run.final.sha256).toBe(expected?.final.sha256);
+    expect(readJournal(out).filter((r) => r.kind === "init")).toHaveLength(1);
+    // No orphans: the workers of the killed controller noticed its silence and exited by
     // themselves (heartbeatTimeoutMs 2000, or no welcome within 5 s).
-    for (const pid of orphans) await waitFor(() => !alive(pid), 15_000, `worker ${pid} to exit after its controller died`);
+    expect(runId).not.toBe("");
+    await waitFor(() => pidsWithArgument("--run-id", runId).length === 0, scaled(15_000), `the workers of ${runId} to exit after their controller died`);
   });
+
+  function expectResumesToExpected(resumed: Awaited<ReturnType<typeof amlfs>>, out: string): void {
+    expect(resumed.exitCode, resumed.all).toBe(0);
+    const run = checkFinishedRun(out);
+    expect(run.epochs.at(-1)?.mu).toEqual(expected?.epochs.at(-1)?.mu);
+    expect(run.final.sha256).toBe(expected?.final.sha256);
+  }
 });
