@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { RunError } from "../orchestrate/errors.js";
+import { type RepairRequest, repairRun } from "../orchestrate/repair.js";
 import { RunDir } from "../orchestrate/run-dir.js";
 import { checkHeartbeats } from "../orchestrate/run.js";
 import { ConfigError } from "../schema/index.js";
@@ -97,6 +98,8 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
     }
     default: {
       const { dir, config } = await RunDir.open(target);
+      // Under the run's lock, before the run continues; with --json, stdout is the events' alone.
+      if (args.repair !== null) io[args.json ? "err" : "out"](`${await repairRun(dir, args.repair)}\n`);
       return runCommand(dir, config, { json: args.json, resumed: true });
     }
   }
@@ -107,6 +110,8 @@ interface Parsed {
   json: boolean;
   out: string | undefined;
   workers: number | undefined;
+  /** resume --repair / --from-epoch N: what to mend under the lock before continuing. */
+  repair: RepairRequest | null;
   positionals: string[];
 }
 
@@ -115,6 +120,7 @@ function parse(command: string, argv: readonly string[]): Parsed {
     help: { type: "boolean", short: "h" },
     ...(command === "validate" || command === "compare" ? {} : { json: { type: "boolean" } }),
     ...(command === "search" ? { out: { type: "string" }, workers: { type: "string" } } : {}),
+    ...(command === "resume" ? { repair: { type: "boolean" }, "from-epoch": { type: "string" } } : {}),
   };
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -135,6 +141,20 @@ function parse(command: string, argv: readonly string[]): Parsed {
     json: values.json === true,
     out: typeof values.out === "string" ? values.out : undefined,
     workers,
+    repair: repairRequest(command, values),
     positionals: parsed.positionals,
   };
+}
+
+function repairRequest(command: string, values: Record<string, string | boolean | undefined>): RepairRequest | null {
+  const fromEpoch = values["from-epoch"];
+  if (values.repair === true && fromEpoch !== undefined) {
+    throw new UsageError(`${command}: expected --repair or --from-epoch, not both (--from-epoch also sets aside a damaged last line)`, command);
+  }
+  if (values.repair === true) return { kind: "tail" };
+  if (typeof fromEpoch !== "string") return null;
+  if (!/^\d+$/.test(fromEpoch) || !Number.isSafeInteger(Number(fromEpoch))) {
+    throw new UsageError(`${command}: --from-epoch: expected an epoch, an integer >= 0, got ${JSON.stringify(fromEpoch)}`, command);
+  }
+  return { kind: "from-epoch", epoch: Number(fromEpoch) };
 }

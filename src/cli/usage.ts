@@ -12,7 +12,7 @@ export const TOP_USAGE = `amlfs: AM-LFS loss function search (Li et al., ICCV 20
 
 Usage:
   amlfs search <config.json> [--out DIR] [--json] [--workers N]
-  amlfs resume <runDir> [--json]
+  amlfs resume <runDir> [--json] [--repair | --from-epoch N]
   amlfs validate <config.json>
   amlfs compare <runDir>...
   amlfs report <runDir> [--baseline <runDir>] [--png]
@@ -59,8 +59,18 @@ Continues a run from the last complete epoch in its journal, with the frozen con
 run directory. A finished run is reported as such (exit 0).
 
 Options:
-  --json         one JSON event per line on stdout instead of the progress view
-  -h, --help     show this help
+  --json           one JSON event per line on stdout instead of the progress view
+  --repair         first drop the journal's last line if it was cut short (its bytes are kept
+                   in <runDir>/journal.dropped-<time>.jsonl); any other damage is left alone
+  --from-epoch N   first go back to the last checkpoint at or before epoch N whose sha256
+                   verifies (N from 0 to the number of epochs recorded), and continue from it;
+                   the later journal records, checkpoints and final/ are kept in
+                   <runDir>/rolled-back-<time>/. For a corrupt checkpoint or a journal
+                   damaged before its end (the error names the N to use)
+  -h, --help       show this help
+
+Both act under the run directory's lock, delete nothing and say what they did
+(docs/journal.md, "Damage and the way back").
 
 ${WORKER_ENV_HELP}
 

@@ -15,6 +15,7 @@ import { Controller, DEFAULT_HEARTBEAT_INTERVAL_MS, type RunSummary } from "./co
 import { RunError } from "./errors.js";
 import type { EventStream } from "./events.js";
 import { type FinalRecord, Journal } from "./journal.js";
+import { checkStart } from "./repair.js";
 import { resumePoint } from "./resume-point.js";
 import { CONFIG_FILE, RunDir } from "./run-dir.js";
 
@@ -80,6 +81,7 @@ async function runLocked(dir: RunDir, config: Experiment, resumed: boolean, opti
   checkHeartbeats(config, options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS, join(dir.path, CONFIG_FILE));
   const journal = await Journal.read(dir.journalPath);
   const point = resumePoint(config, journal.records, dir.journalPath);
+  await checkStart(dir, point);
   const history = point.epochs.map(({ epoch, best, bestReward, rewards }) => ({ epoch, best, bestReward, rewards }));
   if (point.final !== null) {
     const summary = { epochs: history, mu: point.policy.mu, final: point.final };
