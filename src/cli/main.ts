@@ -15,6 +15,7 @@ import { UsageError } from "./errors.js";
 import { EXIT } from "./exit-codes.js";
 import { inspectSpaceCommand } from "./inspect-space.js";
 import { readConfigFile } from "./load-config.js";
+import { preflight } from "./preflight.js";
 import { reportCommand } from "./report.js";
 import { runCommand } from "./run-command.js";
 import { TOP_USAGE, USAGES } from "./usage.js";
@@ -87,17 +88,20 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
   switch (command) {
     case "validate": {
       const config = await readConfigFile(target);
+      preflight(config, target);
       io.out(`${JSON.stringify(config, null, 2)}\n`);
       return EXIT.ok;
     }
     case "search": {
       const config = await readConfigFile(target, args.workers === undefined ? {} : { workers: args.workers });
+      preflight(config, target); // before the run directory exists and any worker starts
       checkHeartbeats(config, undefined, target);
       const dir = await RunDir.create(args.out ?? `${config.output.dir}/${config.name}`, config);
       return runCommand(dir, config, { json: args.json, resumed: false });
     }
     default: {
       const { dir, config } = await RunDir.open(target);
+      preflight(config, `${dir.path}/config.json`);
       // Under the run's lock, before the run continues; with --json, stdout is the events' alone.
       if (args.repair !== null) io[args.json ? "err" : "out"](`${await repairRun(dir, args.repair)}\n`);
       return runCommand(dir, config, { json: args.json, resumed: true });

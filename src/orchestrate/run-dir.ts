@@ -13,7 +13,8 @@
  */
 import { mkdir, open, readFile, readdir, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { ConfigError, type Experiment, parseFrozenExperiment } from "../schema/index.js";
+import { type Experiment, parseFrozenExperiment } from "../schema/index.js";
+import { parseJsonText } from "../schema/json-text.js";
 import { sha256Hex } from "../transport/digest.js";
 import { writeFileAtomic } from "./atomic.js";
 import { RunError } from "./errors.js";
@@ -82,15 +83,7 @@ export class RunDir {
     } catch (error) {
       throw new RunError(`${dir.path} is not a run directory: cannot read ${CONFIG_FILE}`, { resumable: false, cause: error });
     }
-    let raw: unknown;
-    try {
-      raw = JSON.parse(text);
-    } catch (error) {
-      throw new ConfigError(configPath, [{ path: "(top level)", message: `expected JSON, got ${(error as Error).message}` }], {
-        cause: error,
-      });
-    }
-    const config = parseFrozenExperiment(raw, configPath);
+    const config = parseFrozenExperiment(parseJsonText(text, configPath), configPath);
     await dir.#makeDirectories();
     return { dir, config };
   }

@@ -134,6 +134,8 @@ export function formatIssues(issues: readonly Issue[]): ConfigProblem[] {
   return issues.map((issue) => {
     const path = formatPath(issue.path);
     if (issue.code === "unrecognized_keys") return { path, message: issue.message };
+    // A rule's issue that carries no value (an unknown option: its name is the problem).
+    if (issue.code === "custom" && issue.params?.["noGiven"] === true) return { path, message: issue.message };
     return { path, message: `${issue.message}, got ${describeGiven(given(issue))}` };
   });
 }

@@ -2,6 +2,7 @@
  * The generated files (proto/ and the config reference in docs/): each is rendered from its
  * zod source, written by `npm run proto` and compared by `npm run proto:check`.
  */
+import { CATALOG_DOCS_FILE, renderCatalogDocs } from "./catalog-docs.js";
 import { CONFIG_DOCS_FILE, renderConfigDocs } from "./config-docs.js";
 import { EXPERIMENT_SCHEMA_FILE, experimentJsonSchema } from "./json-schema.js";
 import { WIRE_SCHEMA_FILE, wireJsonSchema } from "./wire/json-schema.js";
@@ -21,6 +22,7 @@ export const GENERATED_FILES: readonly GeneratedFile[] = [
   { path: EXPERIMENT_SCHEMA_FILE, render: () => renderJson(experimentJsonSchema()) },
   { path: WIRE_SCHEMA_FILE, render: () => renderJson(wireJsonSchema()) },
   { path: CONFIG_DOCS_FILE, render: renderConfigDocs },
+  { path: CATALOG_DOCS_FILE, render: renderCatalogDocs },
 ];
 
 /** Null when `committed` is what the source generates, else the message to print. */

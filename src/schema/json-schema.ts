@@ -13,7 +13,10 @@ const CROSS_FIELD_RULES =
   "Also checked when a config is loaded: search.B is 1 (or absent) in baseline mode; " +
   "workers.count <= search.B; an explicit search.init.theta has length 4 * search.M and is 0 on the coordinates " +
   "search.space holds; dataset.root is set for every dataset but the built-in digits and synthetic-classes, and " +
-  "empty for those; dataset.labelNoise only on classification datasets; reward.metric suits dataset.kind.";
+  "empty for those; dataset.labelNoise only on classification datasets; reward.metric suits dataset.kind; " +
+  "unless workers.command names your own worker, baseline.name is a built-in baseline that runs on dataset.kind and " +
+  "baseline.options follow its option table (proto/catalog.json). amlfs validate, search and resume also check that " +
+  "dataset.root holds the dataset's layout.";
 
 /** The JSON Schema as a plain object, keys in a fixed order. */
 export function experimentJsonSchema(): Record<string, unknown> {

@@ -4,7 +4,9 @@
  */
 import type { z } from "zod";
 import { sampledCoordinates } from "../search/space-form.js";
-import { BUILT_IN_DATASETS, DEFAULT_B, LABEL_NOISE_DATASETS, METRICS_BY_DATASET } from "./sections.js";
+import { CATALOG } from "./catalog.js";
+import { closestName, optionProblems } from "./options.js";
+import { BASELINES, BUILT_IN_DATASETS, DEFAULT_B, LABEL_NOISE_DATASETS, METRICS_BY_DATASET } from "./sections.js";
 import type { ExperimentInput } from "./experiment.js";
 
 type Context = z.RefinementCtx<ExperimentInput>;
@@ -88,13 +90,55 @@ export function checkExperiment(config: ExperimentInput, ctx: Context): void {
       input: dataset.labelNoise,
     });
   }
-  const metrics = METRICS_BY_DATASET[dataset.kind];
+  checkBaseline(config, ctx);
+  const metrics = METRICS_BY_DATASET[dataset.kind] ?? [];
   if (!metrics.includes(reward.metric) && valid(ctx, "dataset.kind", "reward.metric")) {
     ctx.addIssue({
       code: "custom",
       path: ["reward", "metric"],
       message: `expected ${metrics.map((m) => JSON.stringify(m)).join(" or ")} for dataset ${dataset.kind}`,
       input: reward.metric,
+    });
+  }
+}
+
+/**
+ * The baseline against proto/catalog.json: a built-in name, a dataset it runs on, and options
+ * from its table. A config with its own `workers.command` runs the user's worker program,
+ * which owns the name and the options.
+ */
+function checkBaseline(config: ExperimentInput, ctx: Context): void {
+  const { baseline, dataset, workers } = config;
+  if (workers.command !== undefined || !valid(ctx, "baseline.name")) return;
+  const entry = CATALOG.baselines[baseline.name];
+  if (entry === undefined) {
+    const suggestion = closestName(baseline.name, BASELINES);
+    ctx.addIssue({
+      code: "custom",
+      path: ["baseline", "name"],
+      message:
+        `expected one of ${BASELINES.map((name) => JSON.stringify(name)).join(", ")}` +
+        `${suggestion === undefined ? "" : ` (did you mean "${suggestion}"?)`}, or set workers.command to run your own worker`,
+      input: baseline.name,
+    });
+    return;
+  }
+  if (!entry.datasets.includes(dataset.kind) && valid(ctx, "dataset.kind")) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["dataset", "kind"],
+      message: `expected a dataset that baseline ${baseline.name} runs on (${entry.datasets.join(", ")})`,
+      input: dataset.kind,
+    });
+  }
+  if (!valid(ctx, "baseline.options")) return;
+  for (const problem of optionProblems(baseline.name, baseline.options, entry.options)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["baseline", "options", problem.name],
+      message: problem.message,
+      input: problem.given?.value,
+      params: problem.given === undefined ? { noGiven: true } : {},
     });
   }
 }

@@ -1,22 +1,18 @@
 /** The sections of the experiment config (see experiment.ts), one schema each. */
 import { z } from "zod";
 import { SPACE_FORMS, T_SCALE_GRADS } from "../search/space-form.js";
+import { CATALOG, CATALOG_BASELINES, CATALOG_DATASET_KINDS, CATALOG_REWARD_METRICS } from "./catalog.js";
 import { between, integer, positive, slug, uint32 } from "./fields.js";
 
-export const BASELINES = ["small-cnn", "resnet20", "cosine-mlp", "spherereid", "sft", "mgn", "cosface"] as const;
-export const DATASET_KINDS = [
-  "digits",
-  "synthetic-classes",
-  "cifar10-bin",
-  "market1501",
-  "dukemtmc-reid",
-  "casia-webface",
-] as const;
+/** The built-in baselines, datasets and reward metrics: proto/catalog.json, generated from the Python registries. */
+export const BASELINES = CATALOG_BASELINES;
+export const DATASET_KINDS = CATALOG_DATASET_KINDS;
+export type DatasetKind = (typeof DATASET_KINDS)[number];
 /** Dataset kinds generated or bundled, nothing read from `dataset.root` (which must stay empty). */
-export const BUILT_IN_DATASETS: readonly (typeof DATASET_KINDS)[number][] = ["digits", "synthetic-classes"];
+export const BUILT_IN_DATASETS: readonly DatasetKind[] = DATASET_KINDS.filter((kind) => CATALOG.datasets[kind]?.builtIn === true);
 export const SEARCH_MODES = ["amlfs", "fixed", "baseline"] as const;
 export const LAUNCHERS = ["local", "torchrun", "slurm"] as const;
-export const REWARD_METRICS = ["top1", "mAP", "rank1", "verificationAccuracy"] as const;
+export const REWARD_METRICS = CATALOG_REWARD_METRICS;
 
 /** Default number of samples per epoch outside baseline mode (DESIGN.md section 2). */
 export const DEFAULT_B = 32;
@@ -27,38 +23,50 @@ export const DEFAULT_B = 32;
  */
 export const MAX_B = 4096;
 export const MAX_M = 64;
+/** More bounds, so that a typo is a config error rather than a run that never ends or a timer that overflows. */
+export const MAX_EPOCHS = 100_000;
+export const MAX_THREADS = 1024;
+export const MAX_PROCS_PER_WORKER = 64;
+export const MAX_GPUS_PER_WORKER = 64;
+/** One day; Node's timers overflow past 2^31 - 1 ms (about 24.8 days) and fire at once. */
+export const MAX_HEARTBEAT_TIMEOUT_MS = 86_400_000;
 
 /** Classification datasets, whose training labels `dataset.labelNoise` can corrupt (re-ID and face ones cannot). */
-export const LABEL_NOISE_DATASETS: readonly (typeof DATASET_KINDS)[number][] = ["digits", "synthetic-classes", "cifar10-bin"];
+export const LABEL_NOISE_DATASETS: readonly DatasetKind[] = DATASET_KINDS.filter((kind) => CATALOG.datasets[kind]?.labelNoise === true);
 
-/** Which reward metrics make sense for which dataset (validation split). */
-export const METRICS_BY_DATASET: Record<(typeof DATASET_KINDS)[number], readonly (typeof REWARD_METRICS)[number][]> = {
-  digits: ["top1"],
-  "synthetic-classes": ["top1"],
-  "cifar10-bin": ["top1"],
-  market1501: ["mAP", "rank1"],
-  "dukemtmc-reid": ["mAP", "rank1"],
-  "casia-webface": ["verificationAccuracy"],
-};
+/** Which reward metrics make sense for which dataset (validation split): those of the baselines that run on it. */
+export const METRICS_BY_DATASET: Readonly<Record<DatasetKind, readonly string[]>> = Object.fromEntries(
+  DATASET_KINDS.map((kind) => [kind, CATALOG.datasets[kind]?.rewardMetrics ?? []]),
+);
 
 export const baselineSection = z
   .strictObject({
-    name: z.enum(BASELINES).describe("Built-in baseline whose softmax branch(es) the searched loss replaces."),
+    name: z
+      .string({ error: "expected a baseline name" })
+      .min(1, { error: "expected a baseline name" })
+      .describe(
+        `Built-in baseline whose softmax branch(es) the searched loss replaces: one of ${BASELINES.join(", ")} ` +
+          "(docs/catalog.md); with workers.command (your own worker program), any non-empty name.",
+      ),
     options: z
       .record(z.string(), z.unknown())
       .default({})
-      .describe("Baseline-specific options, checked by the baseline itself."),
+      .describe(
+        "Baseline-specific options (docs/catalog.md), checked against the baseline's option table in " +
+          "proto/catalog.json: an unknown name or a value of the wrong type is a config error; free-form with workers.command.",
+      ),
   })
   .describe("The model, its data pipeline and its training recipe.");
 
 export const datasetSection = z
   .strictObject({
-    kind: z.enum(DATASET_KINDS).describe("Dataset and on-disk layout."),
+    kind: z.enum(DATASET_KINDS).describe("Dataset and on-disk layout (docs/catalog.md)."),
     root: z
       .string()
       .default("")
       .describe(
-        "Directory of the dataset in its standard layout; empty for the built-in `digits` and `synthetic-classes`.",
+        `Directory of the dataset in its standard layout, relative to the directory amlfs runs in; empty for the built-in ${BUILT_IN_DATASETS.join(" and ")}. ` +
+          "`amlfs validate`, `search` and `resume` check that it holds the layout before any worker starts.",
       ),
     splits: z
       .strictObject({
@@ -121,7 +129,7 @@ export const searchSection = z
       .default(0.2)
       .describe("Standard deviation of each coordinate of theta_k ~ N(mu, sigmaStd^2 I) (not a variance)."),
     lr: positive().default(0.05).describe("Adam learning rate of the ascent on mu."),
-    epochs: integer(1).describe("Number of training epochs; one policy update per epoch."),
+    epochs: integer(1, MAX_EPOCHS).describe(`Number of training epochs; one policy update per epoch (at most ${MAX_EPOCHS}).`),
     init: initSchema,
     space: z
       .enum(SPACE_FORMS)
@@ -148,9 +156,9 @@ export const slurmOptions = z.strictObject({
   partition: z.string().min(1).optional().describe("srun --partition; unset: the cluster's default."),
   account: z.string().min(1).optional().describe("srun --account; unset: the user's default."),
   timeLimit: z.string().min(1).optional().describe('srun --time of each worker step, Slurm syntax ("1:00:00"); unset: the default.'),
-  gpusPerWorker: integer(0)
+  gpusPerWorker: integer(0, MAX_GPUS_PER_WORKER)
     .optional()
-    .describe("srun --gpus-per-task; unset: 1 when workers.devices lists cuda devices, else 0 (CPU workers)."),
+    .describe(`srun --gpus-per-task (at most ${MAX_GPUS_PER_WORKER}); unset: 1 when workers.devices lists cuda devices, else 0 (CPU workers).`),
   controllerHost: z
     .string()
     .min(1)
@@ -161,10 +169,10 @@ export const slurmOptions = z.strictObject({
 
 /** `workers.torchrun`: the DDP group of each worker (src/launch/torchrun.ts). */
 export const torchrunOptions = z.strictObject({
-  procsPerWorker: integer(1)
+  procsPerWorker: integer(1, MAX_PROCS_PER_WORKER)
     .default(2)
     .describe(
-      "Processes (DDP ranks) of each worker, torchrun --nproc-per-node: each batch is split between them and their " +
+      `Processes (DDP ranks) of each worker (at most ${MAX_PROCS_PER_WORKER}), torchrun --nproc-per-node: each batch is split between them and their ` +
         "gradients averaged; with CUDA devices each rank gets its own GPU, on CPU each gets workers.threadsPerWorker threads.",
     ),
 });
@@ -184,12 +192,12 @@ export const workersSection = z
       ])
       .default("auto")
       .describe('"auto" (one worker per visible GPU, else CPU), "cpu", or explicit devices like ["cuda:0", "cuda:1"].'),
-    threadsPerWorker: integer(1)
+    threadsPerWorker: integer(1, MAX_THREADS)
       .optional()
-      .describe("CPU threads per worker (torch.set_num_threads); unset: automatic."),
-    heartbeatTimeoutMs: integer(1)
+      .describe(`CPU threads per worker (torch.set_num_threads, at most ${MAX_THREADS}); unset: automatic.`),
+    heartbeatTimeoutMs: integer(1, MAX_HEARTBEAT_TIMEOUT_MS)
       .default(30_000)
-      .describe("A worker silent for longer than this, in milliseconds, is declared lost."),
+      .describe(`A worker silent for longer than this, in milliseconds, is declared lost (at most ${MAX_HEARTBEAT_TIMEOUT_MS}, one day).`),
     command: z
       .array(z.string().min(1, { error: "expected a non-empty string" }), { error: 'expected an array of strings like ["python", "train.py"]' })
       .min(1, { error: "expected the program and its arguments, at least one string" })

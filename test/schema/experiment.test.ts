@@ -14,7 +14,7 @@ const minimal = {
 const full = {
   name: "spherereid-market",
   seed: 2019,
-  baseline: { name: "spherereid", options: { scale: 14, pretrained: "/models/resnet50.pth" } },
+  baseline: { name: "spherereid", options: { scale: 14, pretrainedPath: "/models/resnet50.pth" } },
   dataset: {
     kind: "market1501",
     root: "/data/Market-1501-v15.09.15",

@@ -39,7 +39,7 @@ describe("parseExperiment messages: <source>: <path>: expected ..., got ...", ()
     [
       "search.epochs missing",
       { ...minimal, search: {} },
-      "exp.json: search.epochs: expected an integer >= 1, got nothing (the field is missing)",
+      "exp.json: search.epochs: expected an integer in [1, 100000], got nothing (the field is missing)",
     ],
     [
       "search.init.kind",
@@ -53,7 +53,16 @@ describe("parseExperiment messages: <source>: <path>: expected ..., got ...", ()
     ],
     ["seed", { ...minimal, seed: 2 ** 32 }, "exp.json: seed: expected an integer in [0, 4294967295], got 4294967296"],
     ["name", { ...minimal, name: "My Run" }, 'exp.json: name: expected a slug of lowercase letters, digits, "-" and "_" (like "resnet20-noise20"), at most 64 characters, got "My Run"'],
-    ["baseline.name", { ...minimal, baseline: { name: "arcface" } }, 'exp.json: baseline.name: expected one of "small-cnn", "resnet20", "cosine-mlp", "spherereid", "sft", "mgn", "cosface", got "arcface"'],
+    [
+      "baseline.name",
+      { ...minimal, baseline: { name: "arcface" } },
+      'exp.json: baseline.name: expected one of "cosface", "cosine-mlp", "mgn", "resnet20", "sft", "small-cnn", "spherereid", or set workers.command to run your own worker, got "arcface"',
+    ],
+    [
+      "baseline.name misspelt",
+      { ...minimal, baseline: { name: "resnet-20" } },
+      'exp.json: baseline.name: expected one of "cosface", "cosine-mlp", "mgn", "resnet20", "sft", "small-cnn", "spherereid" (did you mean "resnet20"?), or set workers.command to run your own worker, got "resnet-20"',
+    ],
     [
       "dataset.splits.valFraction",
       { ...minimal, dataset: { ...minimal.dataset, splits: { valFraction: 1 } } },
@@ -77,7 +86,7 @@ describe("parseExperiment messages: <source>: <path>: expected ..., got ...", ()
       'exp.json: workers.devices[1]: expected a device name like "cuda:0" or "cpu", got "gpu1"',
     ],
     ["workers.devices empty", withWorkers({ devices: [] }), "exp.json: workers.devices: expected at least one device, got an array of 0 items"],
-    ["workers.heartbeatTimeoutMs", withWorkers({ heartbeatTimeoutMs: 0.5 }), "exp.json: workers.heartbeatTimeoutMs: expected an integer >= 1, got 0.5"],
+    ["workers.heartbeatTimeoutMs", withWorkers({ heartbeatTimeoutMs: 0.5 }), "exp.json: workers.heartbeatTimeoutMs: expected an integer in [1, 86400000], got 0.5"],
     ["output.dir", { ...minimal, output: { dir: "" } }, 'exp.json: output.dir: expected a non-empty path, got ""'],
     ["reward missing", { ...minimal, reward: undefined }, "exp.json: reward: expected an object, got nothing (the field is missing)"],
     ["not an object", [], "exp.json: (top level): expected an object, got an array of 0 items"],
@@ -108,7 +117,7 @@ describe("parseExperiment messages: <source>: <path>: expected ..., got ...", ()
     expect(problems(withSearch({ M: 2, init: { kind: "theta", theta: [1, 0, 1, 0] } }))).toEqual([
       "exp.json: search.init.theta: expected 4 * search.M = 8 numbers, got an array of 4 items",
     ]);
-    expect(problems({ ...minimal, dataset: { kind: "market1501" }, reward: { metric: "top1" } })).toEqual([
+    expect(problems({ ...minimal, baseline: { name: "sft" }, dataset: { kind: "market1501" }, reward: { metric: "top1" } })).toEqual([
       'exp.json: dataset.root: expected the directory of the market1501 dataset (only "digits" and "synthetic-classes" are built in), got ""',
       'exp.json: reward.metric: expected "mAP" or "rank1" for dataset market1501, got "top1"',
     ]);
@@ -128,7 +137,7 @@ describe("parseExperiment messages: <source>: <path>: expected ..., got ...", ()
     expect(lines).toEqual([
       "runs/x.yaml: seed: expected an integer in [0, 4294967295], got -1",
       "runs/x.yaml: search.B: expected an integer in [1, 4096], got 0",
-      "runs/x.yaml: search.epochs: expected an integer >= 1, got 0",
+      "runs/x.yaml: search.epochs: expected an integer in [1, 100000], got 0",
       'runs/x.yaml: output.dir: expected a non-empty path, got ""',
     ]);
   });
@@ -157,10 +166,16 @@ describe("bounded sizes", () => {
 
 describe("label noise", () => {
   it("is refused, naming the field, on a dataset whose labels it cannot corrupt", () => {
-    const reid = { ...minimal, dataset: { kind: "market1501", root: "/data/market", labelNoise: { ratio: 0.2 } }, reward: { metric: "mAP" } };
+    const reid = {
+      ...minimal,
+      baseline: { name: "sft" },
+      dataset: { kind: "market1501", root: "/data/market", labelNoise: { ratio: 0.2 } },
+      reward: { metric: "mAP" },
+    };
     expect(problems(reid)).toEqual([
-      'exp.json: dataset.labelNoise: expected no labelNoise for market1501: label noise applies to the classification datasets (digits, synthetic-classes, cifar10-bin), got an object',
+      "exp.json: dataset.labelNoise: expected no labelNoise for market1501: label noise applies to the classification datasets (cifar10-bin, digits, synthetic-classes), got an object",
     ]);
-    expect(parseExperiment({ ...minimal, dataset: { kind: "digits", labelNoise: { ratio: 0.2 } } }).dataset.labelNoise).toEqual({ ratio: 0.2, seed: 0 });
+    const digits = { ...minimal, baseline: { name: "small-cnn" }, dataset: { kind: "digits", labelNoise: { ratio: 0.2 } } };
+    expect(parseExperiment(digits).dataset.labelNoise).toEqual({ ratio: 0.2, seed: 0 });
   });
 });
