@@ -524,6 +524,8 @@ def wire_cases():
                                reason="sha256: announced abab..., the 3 chunks hash to 0f1e..."),
         "reject": msg("reject", "controller", reason="header is not valid JSON", rejectedMsgId=None),
         "shutdown": msg("shutdown", "controller", reason="run finished"),
+        "fatal": msg("fatal", "w1", kind="config",
+                     reason="market1501: missing folder data/Market-1501-v15.09.15/bounding_box_train"),
     }
     cases = [{"name": name, "valid": True, "header": header} for name, header in valid.items()]
 
@@ -558,6 +560,10 @@ def wire_cases():
     bad("credit/zero-chunks", dict(valid["credit"], chunks=0), "chunks")
     bad("credit/over-1024-chunks", dict(valid["credit"], chunks=1025), "chunks")
     bad("checkpointAbort/missing-reason", without(valid["checkpointAbort"], "reason"), "reason")
+    bad("fatal/unknown-kind", dict(valid["fatal"], kind="bug"), "kind")
+    bad("fatal/empty-reason", dict(valid["fatal"], reason=""), "reason")
+    bad("fatal/reason-over-4096", dict(valid["fatal"], reason="x" * 4097), "reason")
+    bad("fatal/missing-kind", without(valid["fatal"], "kind"), "kind")
     bad("sender/bad-characters", dict(valid["heartbeat"], sender="w 0;rm"), "sender")
     bad("not-an-object", ["heartbeat"], "header")
     cases.append({"name": "not-json", "valid": False, "raw": "{\"protocol\": 1, \"type\": ", "error": {"field": "header"}})

@@ -43,6 +43,7 @@ describe("wire vectors: header validation", () => {
         "checkpointChunk",
         "checkpointRequest",
         "credit",
+        "fatal",
         "heartbeat",
         "hello",
         "initRequest",

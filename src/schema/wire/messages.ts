@@ -182,6 +182,15 @@ export const reject = message(
 
 export const shutdown = message("shutdown", { reason: z.string().max(4096) }, "controller -> worker: exit now");
 
+export const fatal = message(
+  "fatal",
+  {
+    kind: z.enum(["config"]).describe("config: the experiment cannot run with this config or its data"),
+    reason: z.string().min(1).max(4096).describe("what is wrong, naming the input (a file, a field)"),
+  },
+  "worker -> controller: the worker cannot run this experiment; the run stops without retrying on other workers",
+);
+
 export const wireMessage = z.discriminatedUnion("type", [
   hello,
   welcome,
@@ -198,6 +207,7 @@ export const wireMessage = z.discriminatedUnion("type", [
   checkpointAbort,
   reject,
   shutdown,
+  fatal,
 ]);
 
 export type WireMessage = z.infer<typeof wireMessage>;
