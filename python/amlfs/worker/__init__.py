@@ -5,13 +5,14 @@
 training script, :class:`SearchedCrossEntropyLoss` and :func:`epochs` keep the changes to a
 few lines (docs/plug-in.md).
 """
-from .errors import ControllerLost, SessionClosed, ShutdownRequested, TaskFailed, WorkerError
+from .errors import ConfigError, ControllerLost, SessionClosed, ShutdownRequested, TaskFailed, WorkerError
 from .linear_loss import SearchedCrossEntropyLoss
 from .loop import epochs
 from .session import Session, connect
 from .task import Task
 
 __all__ = [
+    "ConfigError",
     "ControllerLost",
     "SearchedCrossEntropyLoss",
     "Session",

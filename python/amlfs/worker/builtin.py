@@ -11,7 +11,8 @@ Started by ``torchrun`` (``WORLD_SIZE > 1``), the processes form one worker: ran
 the controller and the others train each epoch with it (amlfs/worker/group.py).
 
 Exit status: 0 after ``shutdown``; 2 when the experiment cannot be built (unknown
-baseline, missing data, bad options); 3 without ``welcome``; 4 when the controller went
+baseline, missing data, bad options), after telling the controller so (``fatal {kind:
+"config"}``: the run stops, no retries); 3 without ``welcome``; 4 when the controller went
 silent; 5 when rank 0 of a group failed in training, other than by ``TaskFailed``; 130 on
 Ctrl-C; 1 on an unexpected error (a traceback).
 """
@@ -31,7 +32,7 @@ from ..data import DataError
 from .. import SearchedSoftmaxLoss
 from . import connect
 from .cli import connect_kwargs, parse_worker_args
-from .errors import ControllerLost, ShutdownRequested, TaskFailed, WorkerError
+from .errors import ControllerLost, SessionClosed, ShutdownRequested, TaskFailed, WorkerError
 from .group import Group, Leader, follow, group_from_env, join, leave, receive_experiment, sum_loss_stats
 from .logs import configure_logging
 from .settings import ENV_WORKER_ID
@@ -52,7 +53,19 @@ CONFIG_ERRORS = (BaselineError, DataError, CheckpointError, WorkerError)
 
 def run(session, group: Optional[Group] = None) -> None:
     """Build the experiment's baseline and run tasks until ``shutdown``; with a ``group``, as its
-    rank 0, training each epoch together with the followers."""
+    rank 0, training each epoch together with the followers.
+
+    A config or data error (``CONFIG_ERRORS``) is reported to the controller with
+    :meth:`Session.fail_config` before it is raised: the run stops there, without a retry."""
+    try:
+        _run(session, group)
+    except CONFIG_ERRORS as error:
+        if not isinstance(error, SessionClosed):
+            session.fail_config(str(error) or type(error).__name__)
+        raise
+
+
+def _run(session, group: Optional[Group]) -> None:
     experiment = session.experiment
     if group is not None:
         Leader.send_experiment(group, experiment)

@@ -5,6 +5,17 @@ class WorkerError(RuntimeError):
     """A problem of the worker session: configuration, protocol or state."""
 
 
+class ConfigError(WorkerError):
+    """The experiment cannot run with this config or its data (a missing folder, a corrupt file, a
+    bad option): not a bug and not a lost worker.
+
+    Raised inside ``with connect(...) as session:`` (``with task:`` included), the session sends
+    ``fatal {kind: "config", reason: str(error)}`` before it closes: the controller stops the whole
+    run at once, starts no replacement, and ``amlfs`` exits 2 naming the reason. The same as
+    :meth:`Session.fail_config`.
+    """
+
+
 class SessionClosed(WorkerError):
     """The session ended: the controller said ``shutdown`` or went silent. Not a task failure."""
 

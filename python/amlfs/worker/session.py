@@ -14,6 +14,10 @@ Any training script can be driven by the AM-LFS controller with it (the built-in
                 ...                                  # train one epoch, task.progress(step, steps, loss)
                 task.report(reward=top1, metrics={"top1": top1})
 
+A problem of the config or the data (a missing folder, a corrupt file) is not a lost worker:
+raise :class:`ConfigError` inside the block (or call :meth:`Session.fail_config`) and the
+controller stops the run at once instead of retrying it on replacement workers.
+
 The endpoint, worker id and run id come from the arguments or from ``AMLFS_CONNECT``,
 ``AMLFS_WORKER_ID`` and ``AMLFS_RUN_ID`` (set by the launcher); see docs/protocol.md.
 """
@@ -35,7 +39,7 @@ import torch
 import zmq
 
 from ..checkpoint import CheckpointError, PackedState, pack_state, unpack_state
-from .errors import ControllerLost, SessionClosed, ShutdownRequested, WorkerError
+from .errors import ConfigError, ControllerLost, SessionClosed, ShutdownRequested, WorkerError
 from .logs import configure_logging
 from .settings import Settings, resolve_settings
 from .store import StateStore
@@ -152,6 +156,7 @@ class Session:
         self._initialize: Optional[Callable[[int], None]] = None
         self._current: Optional[Task] = None
         self._closed = False
+        self._config_failed = False
 
     # ---- public -----------------------------------------------------------------------
 
@@ -219,6 +224,28 @@ class Session:
             else:
                 log.warning("ignored %s (msgId %s) outside a request", kind, item.header.get("msgId"))
 
+    def fail_config(self, reason: str, timeout_s: float = 5.0) -> bool:
+        """Tell the controller that this experiment cannot run with its config or data.
+
+        Sends ``fatal {kind: "config", reason}`` (``reason`` cut to 4,096 characters) and waits
+        up to ``timeout_s`` until it was handed to ZeroMQ; closing the session afterwards lets
+        it leave before the socket closes (linger). The controller stops the whole run at
+        once: no replacement worker, no retry elsewhere, every worker told to shut down, and
+        ``amlfs`` exits 2 with ``reason`` in its last line. Then leave the ``with`` block and
+        end the process (status 2 by convention). Raising :class:`ConfigError` inside the
+        block does the same.
+
+        Returns whether the message was queued in time; a second call, or one after the
+        controller said ``shutdown`` or went silent, sends nothing and returns False.
+        """
+        if self._config_failed or not self._open_for_results():
+            return False
+        self._config_failed = True
+        text = str(reason).strip() or "the worker reported a config error without a reason"
+        log.error("config error, reported to the controller: %s", text)
+        self._transport.send("fatal", {"kind": "config", "reason": text[:4096]})
+        return self._transport.flush(timeout_s)
+
     def flush(self, timeout_s: float = 5.0) -> bool:
         """Wait until every message sent so far was handed to ZeroMQ; whether it was in time."""
         return self._transport.flush(timeout_s)
@@ -239,6 +266,8 @@ class Session:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
+        if isinstance(exc, ConfigError):  # first: the task's failure below is not the cause
+            self.fail_config(str(exc))
         task = self._current
         if task is not None and not task.done and isinstance(exc, BaseException) and not isinstance(exc, SessionClosed):
             task.fail(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)

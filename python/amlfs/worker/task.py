@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
 import torch
 
 from ..loss.stats import FIELDS as LOSS_STATS_FIELDS
-from .errors import SessionClosed, TaskFailed
+from .errors import ConfigError, SessionClosed, TaskFailed
 from .wire import finite_or_none
 
 if TYPE_CHECKING:
@@ -41,7 +41,8 @@ class Task:
 
     Use it as a context manager: an exception inside ``with task:`` fails the task with
     the exception as the reason (a :class:`TaskFailed` gives the reason verbatim) and the
-    loop goes on to the next task.
+    loop goes on to the next task; a :class:`ConfigError` is not caught here: it stops the
+    whole run (:meth:`Session.fail_config`).
     """
 
     def __init__(self, session: "Session", header: Dict[str, Any], start_epoch: int, load_ms: float, started: float):
@@ -152,8 +153,8 @@ class Task:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        if exc is None or isinstance(exc, SessionClosed) or not isinstance(exc, Exception):
-            return False
+        if exc is None or isinstance(exc, (SessionClosed, ConfigError)) or not isinstance(exc, Exception):
+            return False  # a ConfigError ends the session, not only this task (Session.__exit__)
         if self.done:
             log.error("exception after task %s was reported: %r", self.id, exc)
             return False

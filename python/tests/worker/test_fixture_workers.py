@@ -97,3 +97,15 @@ def test_garbage_then_a_working_worker(controller, processes):
     assert header["ok"]
     controller.send("w0", "shutdown", reason="done")
     assert process.wait(10) == 0
+
+
+def test_config_error_reports_fatal_or_only_exits_2(controller, processes):
+    reporting = start(controller, "config_error.py")
+    silent = start(controller, "config_error.py", "--exit-only")
+    processes.extend([reporting, silent])
+    controller.accept(experiment=DIGITS_EXPERIMENT, heartbeat_timeout_ms=5000)
+    fatal, _ = controller.expect("fatal")
+    assert fatal["kind"] == "config" and "labels.csv does not exist" in fatal["reason"]
+    assert reporting.wait(30) == 2
+    assert silent.wait(30) == 2
+    assert "labels.csv does not exist" in silent.stderr.read()
