@@ -2,7 +2,9 @@
  * Typed progress events of a run, for the CLI (live view, plain lines, `--json`) and for
  * tests. `EventStream` delivers each event to every listener synchronously, in order, and
  * can be read as an async iterable. A `task-result` carries the result's `lossStats` (how
- * the sampled loss acted on the task's training examples; null when not measured).
+ * the sampled loss acted on the task's training examples; null when not measured). A
+ * `worker-fatal` is a worker that cannot run the experiment's config or data (its `fatal`
+ * message, `exitCode` null, or its exit status 2): the run fails right after it.
  */
 import type { LossStats } from "../schema/wire/loss-stats.js";
 
@@ -10,6 +12,7 @@ export type RunEvent =
   | { type: "run-start"; runDir: string; runId: string; name: string; epochs: number; B: number; W: number; nextEpoch: number; resumed: boolean; endpoint: string }
   | { type: "worker-up"; workerId: string; pid: number; host: string; device: string; threads: number; adapter: string }
   | { type: "worker-lost"; workerId: string; reason: string }
+  | { type: "worker-fatal"; workerId: string; kind: "config"; reason: string; exitCode: number | null }
   | { type: "init-request"; workerId: string; seed: number }
   | { type: "epoch-start"; epoch: number; epochs: number; B: number; start: string }
   | { type: "task-start"; taskId: string; workerId: string; kind: "train" | "evaluate"; epoch: number; sample: number; attempt: number }

@@ -4,8 +4,11 @@
  * download start states and upload trained ones; heartbeats go both ways, and a worker
  * that is silent past heartbeatTimeoutMs, whose process exits, or that refuses what it
  * was asked is lost: its task goes back to the queue (or fails) and the launcher starts
- * a replacement. What the tasks are, and what their results mean, is the business of
- * each task's owner (controller.ts); this file only moves them.
+ * a replacement. A worker that cannot run the experiment's config or data (it sends
+ * `fatal {kind: "config"}`, or its process exits with status 2) is not lost: the run
+ * fails at once with a config error, and no replacement is started (retries are for lost
+ * workers). What the tasks are, and what their results mean, is the business of each
+ * task's owner (controller.ts); this file only moves them.
  *
  * Checkpoints move in chunks with credit-based flow control (transport/transfers.ts):
  * an upload is written to a temporary file under `receiveDir` as it arrives, and used
@@ -34,6 +37,9 @@ const LOCAL_WRITE_ERRORS = new Set(["ENOSPC", "EROFS", "EDQUOT", "EACCES", "EPER
 
 /** Invalid checkpoints a worker may send for one request before it is given up on. */
 const MAX_BAD_UPLOADS = 3;
+
+/** The exit status of a worker that cannot run the experiment's config or data (docs/plug-in.md). */
+export const WORKER_EXIT_CONFIG = 2;
 
 /** Who a queued task belongs to: its spec, its ids, and what to do with its outcome. */
 export interface TaskOwner {
@@ -136,6 +142,11 @@ export class WorkerHub {
     return this.#waiters.fatal;
   }
 
+  /** Stopping, or failed: no more tasks, losses or replacements. */
+  get #ended(): boolean {
+    return this.#stopping || this.#waiters.fatal !== null;
+  }
+
   /** Listens to messages and exits, starts heartbeats and the workers. */
   async start(): Promise<void> {
     this.#router.onMessage((received) => this.#onMessage(received));
@@ -154,7 +165,9 @@ export class WorkerHub {
     this.#queue.clear();
     for (const worker of this.#pool.all()) this.#router.send(worker.id, "shutdown", { reason });
     await this.#transfers.close(`the run stops: ${reason}`);
-    await this.#router.flushed();
+    // Bounded: with no worker connected at all (the last one just exited), the socket is not
+    // writable and a send queued meanwhile (a heartbeat) waits for a peer that never comes.
+    await within(this.#router.flushed(), this.#options.stopGraceMs);
     await this.#launcher?.stopAll(this.#options.stopGraceMs);
     if (this.#options.receiveDir === undefined && this.#receiveDir !== null) {
       await rm(await this.#receiveDir, { recursive: true, force: true });
@@ -254,7 +267,7 @@ export class WorkerHub {
 
   /** Gives queued tasks to idle workers, those already holding the start state first. */
   #dispatch(): void {
-    while (this.#queue.size > 0 && !this.#stopping) {
+    while (this.#queue.size > 0 && !this.#ended) {
       const worker = this.#pool.idle(this.#start?.stored.sha256 ?? null)[0];
       if (worker === undefined) return;
       const queued = this.#queue.take();
@@ -279,8 +292,9 @@ export class WorkerHub {
 
   #onMessage({ from, message, payload }: Received): void {
     // Stopping: workers were told to exit; answering them now (a checkpoint to a worker
-    // closing its socket) could leave a send pending on a peer that is going away.
-    if (this.#stopping) return;
+    // closing its socket) could leave a send pending on a peer that is going away. Failed:
+    // nothing a worker says can change the outcome, and the stop is on its way.
+    if (this.#ended) return;
     if (this.#pool.isLost(from)) {
       this.#log(`ignored ${message.type} ${message.msgId} from ${from}: the worker was declared lost; telling it to exit`);
       this.#router.send(from, "shutdown", { reason: "this worker was declared lost; a replacement runs instead" });
@@ -318,6 +332,9 @@ export class WorkerHub {
         break;
       case "reject":
         this.#onWorkerReject(worker, message);
+        break;
+      case "fatal":
+        this.#configError(worker.id, message.reason, null);
         break;
       default:
         this.#refuse(from, message.msgId, `type ${message.type}: only the controller sends it`);
@@ -467,7 +484,7 @@ export class WorkerHub {
   // ---- liveness ----------------------------------------------------------------------
 
   #tick(): void {
-    if (this.#stopping) return;
+    if (this.#ended) return;
     const now = Date.now();
     for (const worker of this.#pool.all()) this.#router.send(worker.id, "heartbeat", {});
     for (const worker of this.#pool.silent(now, this.#heartbeatTimeoutMs)) {
@@ -477,18 +494,41 @@ export class WorkerHub {
   }
 
   #onExit(exit: WorkerExit): void {
-    if (this.#stopping) return;
+    if (this.#ended) return;
     const how = exit.signal === null ? `exited with code ${exit.code}` : `was killed by ${exit.signal}`;
     const tail = exit.lastStderr.length === 0 ? "" : `; last stderr: ${exit.lastStderr.join(" | ")}`;
+    if (exit.signal === null && exit.code === WORKER_EXIT_CONFIG) {
+      // Exit status 2 is a config error (a plug-in worker, or one that failed before it could say so).
+      this.#log(`worker ${exit.workerId} ${how}${tail}`);
+      const cause = exit.lastStderr.filter((line) => line.trim() !== "").at(-1)?.trim() ?? "no output on stderr";
+      this.#configError(exit.workerId, cause, exit.code);
+      return;
+    }
     // Known, or never said hello: lost now. Already lost (and stopped by us): nothing to do.
     if (this.isAlive(exit.workerId) || !this.#pool.isLost(exit.workerId)) this.#lose(exit.workerId, `its process ${how}${tail}`);
     this.#checkWorkersLeft(`the last worker ${how}${tail}`);
     this.#notify();
   }
 
+  /**
+   * A worker cannot run the experiment's config or data: the run fails now, not resumable as
+   * it is, and the worker is not lost (no replacement: another one would fail the same way).
+   */
+  #configError(workerId: string, reason: string, exitCode: number | null): void {
+    const oneLine = reason.trim().split(/\s*\n\s*/).join(" | ");
+    this.#events.emit({ type: "worker-fatal", workerId, kind: "config", reason: oneLine, exitCode });
+    this.#log(`worker ${workerId} cannot run this config: ${oneLine}`);
+    // It is leaving by itself: out of the pool, so the stop sends it nothing more.
+    this.#pool.remove(workerId);
+    this.#router.peerGone(workerId);
+    const how = exitCode === null ? "" : ` (exit code ${exitCode})`;
+    this.fail(new RunError(`config error reported by worker ${workerId}${how}: ${oneLine}`, { config: true }));
+  }
+
   /** A worker is gone: its task goes back to its owner, a replacement is started. */
   #lose(id: string, reason: string, options: { replace?: boolean } = {}): void {
     const worker = this.#pool.remove(id);
+    this.#router.peerGone(id);
     this.#events.emit({ type: "worker-lost", workerId: id, reason });
     this.#log(`worker ${id} lost: ${reason}`);
     const busy = worker?.busy ?? null;
@@ -496,14 +536,25 @@ export class WorkerHub {
     for (const listener of this.#goneListeners) listener(id);
     if (this.#upload?.workerId === id) this.#upload.lost = true;
     void this.#transfers.dropPeer(id, `worker ${id} lost: ${reason}`);
-    if (options.replace !== false && this.#launcher !== null && !this.#stopping) {
+    if (options.replace !== false && this.#launcher !== null && !this.#ended) {
       if (this.#launcher.replace(id) === null) this.#log(`no replacement for ${id}: the restart budget is spent`);
     }
     this.#checkWorkersLeft(`worker ${id} was lost (${reason}) and no replacement can be started`);
   }
 
   #checkWorkersLeft(why: string): void {
-    if (this.#launcher === null || this.#stopping) return;
+    if (this.#launcher === null || this.#ended) return;
     if (this.#pool.size === 0 && this.#launcher.running() === 0) this.fail(new RunError(`no worker left: ${why}`));
+  }
+}
+
+/** Waits for `promise`, at most `ms`. */
+async function within(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  try {
+    await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -126,7 +126,7 @@ export class RouterEndpoint {
     const msgId = this.#ids.next();
     const header = buildHeader(type, fields, { runId: this.runId, sender: CONTROLLER_ID, msgId });
     const frames = encodeFrames(header as MessageOf<MessageType>, payload);
-    if (!this.#closed) this.#sends.push([routing, ...frames], `${type} ${msgId} to ${to}`);
+    if (!this.#closed) this.#sends.push([routing, ...frames], `${type} ${msgId} to ${to}`, to);
     return msgId;
   }
 
@@ -134,6 +134,14 @@ export class RouterEndpoint {
   allowClient(publicKey: string): void {
     if (this.#zap === null) throw new TransportError("allowClient: this socket does not use CURVE", { field: "curve" });
     this.#zap.keys.add(publicKey);
+  }
+
+  /**
+   * Worker `id` is known to be gone (its process exited, or it was given up on): sends to
+   * it that fail are not logged, as the reason was (until one to it succeeds again).
+   */
+  peerGone(id: string): void {
+    this.#sends.peerGone(id);
   }
 
   /** Waits until everything queued so far has been handed to the socket. */

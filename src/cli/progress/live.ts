@@ -15,6 +15,7 @@ const LASTING = new Set<TimedEvent["type"]>([
   "run-start",
   "worker-up",
   "worker-lost",
+  "worker-fatal",
   "epoch-end",
   "task-failed",
   "final",

@@ -17,6 +17,8 @@ export function plainLine(event: TimedEvent): string | null {
       return `worker ${event.workerId} up: pid ${event.pid} on ${event.host}, ${event.device}, ${event.threads} threads`;
     case "worker-lost":
       return `worker ${event.workerId} lost: ${event.reason}`;
+    case "worker-fatal":
+      return `worker ${event.workerId} cannot run this config${event.exitCode === null ? "" : ` (exit code ${event.exitCode})`}: ${event.reason}`;
     case "init-request":
       return `worker ${event.workerId} builds the initial model (seed ${event.seed})`;
     case "epoch-start":

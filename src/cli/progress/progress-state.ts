@@ -52,6 +52,7 @@ export class ProgressState {
         });
         break;
       case "worker-lost":
+      case "worker-fatal":
         this.workers.delete(event.workerId);
         break;
       case "epoch-start":
