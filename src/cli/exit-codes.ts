@@ -10,6 +10,7 @@ export const EXIT = {
 export const EXIT_CODES_HELP = `Exit codes:
   0    success (for resume: also when the run had already finished)
   1    the run failed (the run directory stays resumable when the failure allows it)
-  2    usage or config error (bad arguments, invalid config, not a run directory)
+  2    usage or config error (bad arguments, invalid config, not a run directory,
+       a worker that cannot run the config or its data: fix it and start a new run)
   130  interrupted by SIGINT (Ctrl-C); workers stopped, run resumable
   143  terminated by SIGTERM; workers stopped, run resumable`;
