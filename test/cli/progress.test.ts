@@ -49,6 +49,27 @@ describe("progress output", () => {
     expect(text).not.toContain("warning"); // half its examples dead is not "most"
   });
 
+  it("plain and live: a worker's config error, and a failed run without a resume hint", () => {
+    const failing = (
+      [
+        { type: "worker-fatal", workerId: "w1", kind: "config", reason: "market1501: missing folder /d/bounding_box_train", exitCode: null },
+        { type: "worker-fatal", workerId: "w2", kind: "config", reason: "train.py: error: unrecognized arguments: --lr", exitCode: 2 },
+        { type: "run-end", status: "failed", runDir: "/runs/demo", message: "config error reported by worker w1: market1501: missing folder /d/bounding_box_train", resumable: false },
+      ] as RunEvent[]
+    ).map((event) => ({ ...event, time }) as TimedEvent);
+    for (const make of [(out: { write: (text: string) => unknown }) => new PlainReporter(out), (out: { write: (text: string) => unknown }) => new LiveReporter(out)]) {
+      const sink = capture();
+      const reporter = make(sink.out);
+      for (const event of failing) reporter.onEvent(event);
+      reporter.close();
+      const text = sink.text();
+      expect(text).toContain("worker w1 cannot run this config: market1501: missing folder /d/bounding_box_train\n");
+      expect(text).toContain("worker w2 cannot run this config (exit code 2): train.py: error: unrecognized arguments: --lr\n");
+      expect(text).toContain("run failed: config error reported by worker w1: market1501: missing folder /d/bounding_box_train");
+      expect(text).not.toContain("resume with");
+    }
+  });
+
   it("warns after a train task whose examples were mostly dead, in the plain and the live view", () => {
     const result = (taskId: string, stats: Record<string, number> | null, kind = "train") =>
       ({ type: "task-result", taskId, workerId: "w1", kind, epoch: 3, sample: 1, ok: true, reward: 0.1, reason: null, keep: false, lossStats: stats, time }) as TimedEvent;
