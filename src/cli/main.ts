@@ -88,20 +88,20 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
   switch (command) {
     case "validate": {
       const config = await readConfigFile(target);
-      preflight(config, target);
+      if (args.dataCheck) preflight(config, target);
       io.out(`${JSON.stringify(config, null, 2)}\n`);
       return EXIT.ok;
     }
     case "search": {
       const config = await readConfigFile(target, args.workers === undefined ? {} : { workers: args.workers });
-      preflight(config, target); // before the run directory exists and any worker starts
+      if (args.dataCheck) preflight(config, target); // before the run directory exists and any worker starts
       checkHeartbeats(config, undefined, target);
       const dir = await RunDir.create(args.out ?? `${config.output.dir}/${config.name}`, config);
       return runCommand(dir, config, { json: args.json, resumed: false });
     }
     default: {
       const { dir, config } = await RunDir.open(target);
-      preflight(config, `${dir.path}/config.json`);
+      if (args.dataCheck) preflight(config, `${dir.path}/config.json`);
       // Under the run's lock, before the run continues; with --json, stdout is the events' alone.
       if (args.repair !== null) io[args.json ? "err" : "out"](`${await repairRun(dir, args.repair)}\n`);
       return runCommand(dir, config, { json: args.json, resumed: true });
@@ -114,6 +114,8 @@ interface Parsed {
   json: boolean;
   out: string | undefined;
   workers: number | undefined;
+  /** False with --no-data-check: `dataset.root` is not looked at here (data only the workers' nodes see). */
+  dataCheck: boolean;
   /** resume --repair / --from-epoch N: what to mend under the lock before continuing. */
   repair: RepairRequest | null;
   positionals: string[];
@@ -125,6 +127,7 @@ function parse(command: string, argv: readonly string[]): Parsed {
     ...(command === "validate" || command === "compare" ? {} : { json: { type: "boolean" } }),
     ...(command === "search" ? { out: { type: "string" }, workers: { type: "string" } } : {}),
     ...(command === "resume" ? { repair: { type: "boolean" }, "from-epoch": { type: "string" } } : {}),
+    ...(command === "validate" || command === "search" || command === "resume" ? { "no-data-check": { type: "boolean" } } : {}),
   };
   let parsed: ReturnType<typeof parseArgs>;
   try {
@@ -145,6 +148,7 @@ function parse(command: string, argv: readonly string[]): Parsed {
     json: values.json === true,
     out: typeof values.out === "string" ? values.out : undefined,
     workers,
+    dataCheck: values["no-data-check"] !== true,
     repair: repairRequest(command, values),
     positionals: parsed.positionals,
   };

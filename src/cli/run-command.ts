@@ -104,9 +104,10 @@ export async function runCommand(dir: RunDir, config: Experiment, options: RunCo
     reporter.close();
     if (signal !== null) return signal === "SIGINT" ? EXIT.sigint : EXIT.sigterm;
     if (error instanceof RunError) {
-      // A config error is said on stderr in --json mode too, like every exit-2 error; its
-      // cause is the last line there (the `worker-fatal` and `run-end` events carry it on stdout).
-      if (!options.json || error.config) process.stderr.write(`amlfs: ${error.message}\n`);
+      // Said on stderr in --json mode too (stdout is the events'), so a failure before the
+      // first event (a damaged journal, a corrupt checkpoint, a held lock) is never silent; a
+      // config error's cause is the last line there (`worker-fatal` and `run-end` carry it on stdout).
+      process.stderr.write(`amlfs: ${error.message}\n`);
       return error.config ? EXIT.usage : EXIT.runFailed;
     }
     throw error;

@@ -11,9 +11,9 @@ const WORKER_ENV_HELP = `Environment:
 export const TOP_USAGE = `amlfs: AM-LFS loss function search (Li et al., ICCV 2019), a controller driving PyTorch workers
 
 Usage:
-  amlfs search <config.json> [--out DIR] [--json] [--workers N]
-  amlfs resume <runDir> [--json] [--repair | --from-epoch N]
-  amlfs validate <config.json>
+  amlfs search <config.json> [--out DIR] [--json] [--workers N] [--no-data-check]
+  amlfs resume <runDir> [--json] [--repair | --from-epoch N] [--no-data-check]
+  amlfs validate <config.json> [--no-data-check]
   amlfs compare <runDir>...
   amlfs report <runDir> [--baseline <runDir>] [--png]
   amlfs doctor [config.json] [--json]
@@ -43,6 +43,9 @@ Options:
   --out DIR      run directory (default <output.dir>/<name> from the config); must not hold a run
   --workers N    number of worker processes W (overrides workers.count; W <= search.B)
   --json         one JSON event per line on stdout instead of the progress view
+  --no-data-check  do not look for dataset.root's layout on this machine (data that only the
+                   workers' nodes see, e.g. a Slurm cluster without a shared file system);
+                   the workers still check it and a problem stops the run with exit 2
   -h, --help     show this help
 
 The run directory holds config.json, journal.jsonl, checkpoints/, final/ and logs/.
@@ -67,6 +70,9 @@ Options:
                    the later journal records, checkpoints and final/ are kept in
                    <runDir>/rolled-back-<time>/. For a corrupt checkpoint or a journal
                    damaged before its end (the error names the N to use)
+  --no-data-check  do not look for dataset.root's layout on this machine (data that only the
+                   workers' nodes see, e.g. a Slurm cluster without a shared file system);
+                   the workers still check it and a problem stops the run with exit 2
   -h, --help       show this help
 
 Both act under the run directory's lock, delete nothing and say what they did
@@ -79,10 +85,15 @@ ${EXIT_CODES_HELP}
 
 export const VALIDATE_USAGE = `Usage: amlfs validate <config.json>
 
-Checks an experiment config. Prints the config with every default filled in (exit 0), or
-every problem as <file>: <field>: expected ..., got ... (exit 2).
+Checks an experiment config: its fields, the baseline's options against the baseline's own
+table, the baseline against the dataset, and dataset.root's layout on disk. Prints the
+config with every default filled in (exit 0), or every problem as
+<file>: <field>: expected ..., got ... (exit 2).
 
 Options:
+  --no-data-check  do not look for dataset.root's layout on this machine (data that only the
+                   workers' nodes see, e.g. a Slurm cluster without a shared file system);
+                   the workers still check it and a problem stops the run with exit 2
   -h, --help     show this help
 
 ${EXIT_CODES_HELP}

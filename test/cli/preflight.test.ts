@@ -49,6 +49,16 @@ describe("amlfs validate: the dataset on disk", () => {
     expect(result.out).toBe("");
   });
 
+  it("--no-data-check leaves the disk alone (data only the workers' nodes see) and still checks the fields", async () => {
+    const missing = join(temp(), "no-such-dir");
+    const skipped = await run(["validate", write(market(missing)), "--no-data-check"]);
+    expect(skipped.code).toBe(0);
+    expect(JSON.parse(skipped.out).dataset.root).toBe(missing);
+    const misspelt = await run(["validate", write(market(missing, { baseline: { name: "sft", options: { widhtPx: 128 } } })), "--no-data-check"]);
+    expect(misspelt.code).toBe(2);
+    expect(misspelt.err).toContain("baseline.options.widhtPx");
+  });
+
   it("refuses a root that is a file", async () => {
     const file = join(temp(), "market.zip");
     writeFileSync(file, "");

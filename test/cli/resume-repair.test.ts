@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
 import { checkFinishedRun } from "../helpers/check-journal.js";
+import { scaled } from "../helpers/load.js";
 import { tinyConfig } from "../orchestrate/config.js";
 import { runFake } from "../orchestrate/run-fake.js";
 import { amlfs } from "./cli-process.js";
@@ -104,7 +105,7 @@ describe("amlfs resume after damage, as processes", () => {
     expect(journalOf(dir).subarray(0, whole.length).equals(whole)).toBe(true);
     checkFinishedRun(dir);
     expect(resultOf(dir)).toEqual(resultOf(reference));
-  }, 60_000);
+  }, scaled(60_000));
 
   it("a corrupt checkpoint: resume names --from-epoch 1 (exit 1); resume --from-epoch 1 continues from w_0001 and ends like an undisturbed run", async () => {
     const dir = await stoppedRun();
@@ -128,5 +129,5 @@ describe("amlfs resume after damage, as processes", () => {
     expect(readFileSync(join(dir, aside[0] as string, "checkpoints", "w_0002.safetensors")).equals(bytes)).toBe(true);
     checkFinishedRun(dir);
     expect(resultOf(dir)).toEqual(resultOf(reference));
-  }, 60_000);
+  }, scaled(60_000));
 });
