@@ -2,7 +2,8 @@
  * The preflight of `validate`, `search` and `resume`, after the config parses and before a run
  * directory or a worker exists: `dataset.root` holds the layout its reader needs
  * (proto/catalog.json), so a wrong path is a config error now rather than a worker's failure
- * later. No Python is started; file names only, nothing is read.
+ * later; likewise a baseline option naming a file (pretrained weights) that is not there. No
+ * Python is started; file names only, nothing is read.
  */
 import { statSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -57,8 +58,31 @@ export function datasetRootProblems(config: Experiment, cwd: string = process.cw
   return problem(`${place}${also} has no ${missing.map(describe).join(", ")}`);
 }
 
-/** Throws a ConfigError naming `source` when `config`'s dataset is not on disk as its reader needs. */
+/**
+ * Problems of the baseline's path options (kind `pathOrNull` in the catalog: pretrained
+ * weights, LFW's folder, `pairs.txt`): a path that is set must exist, resolved as the
+ * workers resolve it. A config naming its own worker program is its own business.
+ */
+export function pathOptionProblems(config: Experiment, cwd: string = process.cwd()): ConfigProblem[] {
+  if (config.workers.command !== undefined) return [];
+  const table = CATALOG.baselines[config.baseline.name]?.options ?? {};
+  const problems: ConfigProblem[] = [];
+  for (const [name, spec] of Object.entries(table)) {
+    const value = config.baseline.options[name];
+    if (spec.kind !== "pathOrNull" || typeof value !== "string") continue;
+    const path = resolve(cwd, value);
+    if (kindOf(path) !== null) continue;
+    const where = path === value ? path : `${path} (resolved from ${JSON.stringify(value)} in ${cwd})`;
+    problems.push({
+      path: `baseline.options.${name}`,
+      message: `expected an existing path or null: ${where} does not exist (set it to where the file is, or null where the baseline allows it), got ${JSON.stringify(value)}`,
+    });
+  }
+  return problems;
+}
+
+/** Throws a ConfigError naming `source` when `config`'s dataset or path options are not on disk as the workers need. */
 export function preflight(config: Experiment, source: string, cwd: string = process.cwd()): void {
-  const problems = datasetRootProblems(config, cwd);
+  const problems = [...datasetRootProblems(config, cwd), ...pathOptionProblems(config, cwd)];
   if (problems.length > 0) throw new ConfigError(source, problems);
 }

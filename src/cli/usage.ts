@@ -86,7 +86,8 @@ ${EXIT_CODES_HELP}
 export const VALIDATE_USAGE = `Usage: amlfs validate <config.json>
 
 Checks an experiment config: its fields, the baseline's options against the baseline's own
-table, the baseline against the dataset, and dataset.root's layout on disk. Prints the
+table, the baseline against the dataset, dataset.root's layout on disk and the files the
+baseline's options name (pretrainedPath, lfwRoot, pairsTxt). Prints the
 config with every default filled in (exit 0), or every problem as
 <file>: <field>: expected ..., got ... (exit 2).
 

@@ -59,6 +59,19 @@ describe("amlfs validate: the dataset on disk", () => {
     expect(misspelt.err).toContain("baseline.options.widhtPx");
   });
 
+  it("refuses a pretrainedPath that does not exist, and accepts it once the file is there", async () => {
+    const root = marketLayout(temp());
+    const weights = join(temp(), "resnet50-imagenet.pth");
+    const config = market(root, { baseline: { name: "sft", options: { pretrainedPath: weights } } });
+    const missing = await run(["validate", write(config)]);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain(`baseline.options.pretrainedPath: expected an existing path or null: ${weights} does not exist`);
+    writeFileSync(weights, "");
+    const present = await run(["validate", write(config)]);
+    expect(present.err).toBe("");
+    expect(present.code).toBe(0);
+  });
+
   it("refuses a root that is a file", async () => {
     const file = join(temp(), "market.zip");
     writeFileSync(file, "");
