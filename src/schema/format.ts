@@ -4,6 +4,7 @@
  * phrase set their own, see fields.ts); `formatIssues` adds the given value.
  */
 import type { z } from "zod";
+import { editDistance } from "./edit-distance.js";
 import type { ConfigProblem } from "./errors.js";
 
 type RawIssue = z.core.$ZodRawIssue;
@@ -49,19 +50,6 @@ function closestKey(key: string, known: readonly string[]): string | undefined {
     known.find((candidate) => candidate.toLowerCase() === lower) ??
     known.find((candidate) => editDistance(candidate, key) <= 1)
   );
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] as number;
 }
 
 function knownKeys(issue: RawIssue): string[] {

@@ -6,6 +6,7 @@
  */
 import type { OptionSpec } from "./catalog.js";
 import { OPTION_KINDS } from "./catalog.js";
+import { editDistance } from "./edit-distance.js";
 
 type Kind = (typeof OPTION_KINDS)[number];
 
@@ -37,20 +38,6 @@ const CHECKS: Record<Kind, (value: unknown, choices: readonly unknown[]) => bool
 /** Whether an option of this kind (and choices) may hold `value`. */
 export function optionAccepts(option: Pick<OptionSpec, "kind" | "choices">, value: unknown): boolean {
   return CHECKS[option.kind](value, option.choices ?? []);
-}
-
-/** Levenshtein distance, for "did you mean". */
-export function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const substitution = (previous[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1);
-      current.push(Math.min((previous[j] as number) + 1, (current[j - 1] as number) + 1, substitution));
-    }
-    previous = current;
-  }
-  return previous[b.length] as number;
 }
 
 /**
