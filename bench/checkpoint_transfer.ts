@@ -1,6 +1,6 @@
 /**
  * Chunked checkpoint transfer with credit (docs/protocol.md, "Checkpoint transfer") against
- * a raw ZeroMQ send of the same bytes, alternating in the same run (DESIGN.md section 11:
+ * a raw ZeroMQ send of the same bytes, alternating in the same run (docs/design.md, Budgets:
  * >= 80 % of raw), plus what the transfer does to heartbeats and memory:
  *
  * - raw: a ROUTER sends the whole file as one frame to a DEALER in another process, which

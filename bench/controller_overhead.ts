@@ -1,5 +1,5 @@
 /**
- * Controller overhead (DESIGN.md section 11):
+ * Controller overhead (docs/design.md, Budgets):
  *
  * Overhead per epoch: a real controller (src/orchestrate) drives simulated worker
  *    processes (test/helpers/fake-worker-main.ts with `instant`: a task is one copy of

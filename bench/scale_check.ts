@@ -141,7 +141,7 @@ async function main(): Promise<void> {
   say("  epoch, so the overhead grows with (W - 1) x state size, i.e. linearly in W at a fixed state. Here the workers");
   say("  share the controller's 2 cores and write, read back and hash their copies on them, so these rows are an upper");
   say("  bound; with workers on their own hosts the controller's share is sending the bytes (network-bound).");
-  say("- The 2 % budget of DESIGN section 11 then needs epochs of at least 50x the overhead of the matching row.");
+  say("- The 2 % budget of docs/design.md (Budgets) then needs epochs of at least 50x the overhead of the matching row.");
   say();
   if (args.has("--write")) writeFileSync(join(REPO_ROOT, "bench/results/scale_check.md"), `${lines.join("\n")}\n`);
 }

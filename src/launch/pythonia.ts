@@ -1,7 +1,7 @@
 /**
- * One light call into the workers' Python through pythonia (DESIGN.md section 3): a function
- * of a Python module that takes a JSON string (or null) and returns a string. Used by
- * `amlfs doctor` and `amlfs report`.
+ * One light call into the workers' Python through pythonia (docs/design.md, Light calls
+ * into Python): a function of a Python module that takes a JSON string (or null) and
+ * returns a string. Used by `amlfs doctor` and `amlfs report`.
  *
  * pythonia starts its Python as soon as it is imported (and again after `exit()`), from
  * $PYTHON_BIN, with this process's environment; it cannot report a Python that fails to start

@@ -1,5 +1,6 @@
 /**
- * The journal of a run, `journal.jsonl` (DESIGN.md section 5): one JSON record per line,
+ * The journal of a run, `journal.jsonl` (docs/design.md, The run directory; docs/journal.md):
+ * one JSON record per line,
  *
  *   {"kind":"init", checkpoint, sha256, ...}     the initial state w_0
  *   {"kind":"epoch", epoch, thetas, rewards, ...} one per finished epoch, in order

@@ -1,5 +1,5 @@
 /**
- * The run directory (DESIGN.md section 5):
+ * The run directory (docs/design.md, The run directory):
  *
  *   runs/<name>/config.json          the frozen, validated config
  *               journal.jsonl        see journal.ts

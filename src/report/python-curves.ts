@@ -1,7 +1,8 @@
 /**
  * The loss curves of the figures, computed by the Python loss that trains
  * (python/amlfs/report_curves.py, `curves_json`) through pythonia, so a figure cannot
- * drift from the loss (DESIGN.md section 3: pythonia for light calls, data as JSON).
+ * drift from the loss (docs/design.md, Light calls into Python: pythonia for light calls,
+ * data as JSON).
  */
 import { z } from "zod";
 import { callPythonJson, parseJsonAnswer } from "../launch/python-json.js";

@@ -1,6 +1,6 @@
 /**
- * What a report needs from a run directory (DESIGN.md section 5): the frozen config, the
- * epoch records of journal.jsonl and the final record, read with compare.ts's reader, plus
+ * What a report needs from a run directory (docs/design.md, The run directory): the frozen
+ * config, the epoch records of journal.jsonl and the final record, read with compare.ts's reader, plus
  * the series of mu (mu_0 before epoch 0, then mu after each epoch). Read-only.
  */
 import { join } from "node:path";

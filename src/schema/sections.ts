@@ -14,7 +14,7 @@ export const SEARCH_MODES = ["amlfs", "fixed", "baseline"] as const;
 export const LAUNCHERS = ["local", "torchrun", "slurm"] as const;
 export const REWARD_METRICS = CATALOG_REWARD_METRICS;
 
-/** Default number of samples per epoch outside baseline mode (DESIGN.md section 2). */
+/** Default number of samples per epoch outside baseline mode (docs/design.md, The algorithm). */
 export const DEFAULT_B = 32;
 /**
  * Bounds that keep a typo from exhausting the controller: every epoch holds B thetas of

@@ -1,4 +1,4 @@
-"""One worker spread over a process group (``torchrun``, DESIGN.md section 6): only rank 0 talks to the controller.
+"""One worker spread over a process group (``torchrun``, docs/design.md, Launchers): only rank 0 talks to the controller.
 
 ``torchrun --nproc-per-node=N -m amlfs.worker --connect ...`` starts N copies of the
 built-in worker with ``RANK``, ``LOCAL_RANK`` and ``WORLD_SIZE`` set. Each joins the default

@@ -2,8 +2,8 @@
 
 AM-LFS (Li et al., ICCV 2019, Eq. 15-17) transforms the target logit of a classifier
 written as ``f_j = s_j * cos(theta_j)``; for a plain linear head ``s_j = ||W_j|| * ||x||``
-(DESIGN.md section 2). A training script computes ``criterion(model(images), labels)``
-and never sees ``x``, so :class:`SearchedCrossEntropyLoss` takes the head itself and
+(docs/design.md, The algorithm). A training script computes
+``criterion(model(images), labels)`` and never sees ``x``, so :class:`SearchedCrossEntropyLoss` takes the head itself and
 records the head's input with a forward hook; it is then called exactly as the
 cross-entropy it replaces. With the identity ``theta`` it equals
 ``F.cross_entropy(logits, labels)`` for any logits.
