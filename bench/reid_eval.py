@@ -4,7 +4,7 @@ plain NumPy reference and, when its source is given, torchreid's own code, side 
 one run on a synthetic Market-1501-sized problem.
 
     python bench/reid_eval.py                          # full size: metrics and re-ranking (~3 min, 2 CPUs)
-    python bench/reid_eval.py --torchreid-dir /tmp/torchreid-src   # also torchreid's code (~10 min)
+    python bench/reid_eval.py --torchreid-dir <torchreid checkout>   # also torchreid's code (~10 min)
     python bench/reid_eval.py --rerank-scale 0.25      # re-ranking on a quarter-size problem
     python bench/reid_eval.py --scale 0.25 --threads 1
 
