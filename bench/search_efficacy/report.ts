@@ -3,7 +3,7 @@
  * mean and sample std per variant, the chance epochs and wall times of every run, and paired
  * comparisons by seed (wins / ties / losses, mean difference).
  */
-import { formatTable } from "../../src/cli/compare.js";
+import { formatTable } from "../../src/report/compare-rows.js";
 import type { RunResult } from "./runner.js";
 import { mean, paired, sampleStd } from "./stats.js";
 import type { Task } from "./tasks.js";

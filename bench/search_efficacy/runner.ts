@@ -10,7 +10,7 @@
 import { createWriteStream, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { once } from "node:events";
 import { execa } from "execa";
-import { readRunOutcome } from "../../src/cli/compare.js";
+import { readRunOutcome } from "../../src/orchestrate/run-outcome.js";
 
 export interface RunResult {
   runDir: string;

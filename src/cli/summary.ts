@@ -4,8 +4,9 @@
  * the metrics outside those columns on one line after it; others as one line of all metrics.
  */
 import type { RunSummary } from "../orchestrate/controller.js";
-import { formatTable, layoutCells, paperLayout } from "./compare.js";
-import { formatMetrics, formatNumber } from "./progress/format.js";
+import { formatTable, layoutCells, paperLayout } from "../report/compare-rows.js";
+import { formatNumber } from "../report/numbers.js";
+import { formatMetrics } from "./progress/format.js";
 
 function finalMetricLines(metrics: Readonly<Record<string, number | null>>): string[] {
   const layout = paperLayout([metrics]);

@@ -4,7 +4,8 @@
  * Table 3, in percent), else one column per recorded metric.
  */
 import { isAbsolute, relative, resolve } from "node:path";
-import { compareRows, type RunOutcome } from "../cli/compare.js";
+import type { RunOutcome } from "../orchestrate/run-outcome.js";
+import { compareRows } from "./compare-rows.js";
 import { escapeXml } from "./svg.js";
 
 export interface TableRun {

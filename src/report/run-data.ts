@@ -4,7 +4,7 @@
  * the series of mu (mu_0 before epoch 0, then mu after each epoch). Read-only.
  */
 import { join } from "node:path";
-import { readRunOutcome, type RunOutcome } from "../cli/compare.js";
+import { readRunOutcome, type RunOutcome } from "../orchestrate/run-outcome.js";
 import { JOURNAL_FILE } from "../orchestrate/run-dir.js";
 import { ReportError } from "./errors.js";
 

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readRunOutcome } from "../../src/cli/compare.js";
+import { readRunOutcome } from "../../src/orchestrate/run-outcome.js";
 import { displayPath, metricsTable, metricsTableHtml } from "../../src/report/metrics-table.js";
 import { intervalLabel, muFigure } from "../../src/report/mu-figure.js";
 import type { CurveAnswer, CurveRequest } from "../../src/report/python-curves.js";

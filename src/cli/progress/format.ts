@@ -1,4 +1,5 @@
 /** Small formatting helpers of the progress output. */
+import { formatNumber } from "../../report/numbers.js";
 
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return "?";
@@ -7,12 +8,6 @@ export function formatDuration(ms: number): string {
   const minutes = Math.floor(seconds / 60);
   if (minutes < 60) return `${minutes}m${String(seconds % 60).padStart(2, "0")}s`;
   return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, "0")}m`;
-}
-
-export function formatNumber(value: number | null | undefined, digits = 4): string {
-  if (value === null || value === undefined) return "-";
-  if (!Number.isFinite(value)) return String(value);
-  return Math.abs(value) >= 1e5 || (Math.abs(value) < 1e-3 && value !== 0) ? value.toExponential(2) : value.toFixed(digits);
 }
 
 export function formatBytes(bytes: number): string {

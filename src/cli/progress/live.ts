@@ -6,7 +6,8 @@
  */
 import type { TimedEvent } from "../../orchestrate/events.js";
 import { deadLossWarning } from "./dead-warning.js";
-import { formatDuration, formatNumber } from "./format.js";
+import { formatNumber } from "../../report/numbers.js";
+import { formatDuration } from "./format.js";
 import { plainLine } from "./plain.js";
 import { ProgressState } from "./progress-state.js";
 import type { Output, Reporter } from "./reporter.js";

@@ -1,7 +1,8 @@
 /** One plain line per event, for logs that are not a terminal (CI), and a warning after a task that trained almost nothing. */
 import type { TimedEvent } from "../../orchestrate/events.js";
 import { deadLossWarning } from "./dead-warning.js";
-import { formatBytes, formatDuration, formatMetrics, formatNumber } from "./format.js";
+import { formatNumber } from "../../report/numbers.js";
+import { formatBytes, formatDuration, formatMetrics } from "./format.js";
 import type { Output, Reporter } from "./reporter.js";
 
 /** The line for an event, or null for events not worth a line (most progress). */
