@@ -17,7 +17,13 @@ Conventions, used by every function here:
   ``nextafter(s_1, -inf)`` (accept all), the midpoints ``(s_i + s_{i+1}) / 2`` and ``s_m``
   (reject all). These realise every split of the sorted scores, and the midpoint keeps the
   chosen threshold away from both classes. Among candidates of equal training accuracy the
-  **smallest** is chosen (as ``np.argmax`` over ascending thresholds in the common LFW code).
+  **smallest** similarity threshold is chosen (the first maximum over ascending candidates),
+  i.e. the one that accepts the most pairs. The common LFW evaluation code differs in two
+  ways: it thresholds squared Euclidean *distances* (``distance < threshold``) on a fixed grid
+  (``np.arange(0, 4, 0.01)``), and its first maximum is the smallest *distance* threshold,
+  which for unit features (``d**2 = 2 - 2 cos``) is the **largest** similarity threshold.
+  The two protocols can therefore pick different thresholds and report slightly different
+  accuracies on the same scores.
 - ``accuracyStd`` is the **population** standard deviation of the fold accuracies
   (``np.std``, ddof = 0), as the common LFW evaluation code reports it.
 """
