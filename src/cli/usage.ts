@@ -144,8 +144,8 @@ export const REPORT_USAGE = `Usage: amlfs report <runDir> [options]
 
 Writes <runDir>/report/report.html (self-contained: inline SVG and CSS, no script, no URL)
 and one SVG per figure (docs/report.md): mu of every parameter over the epochs (paper
-Figure 3); t and tau of the final mu beside the identity and CosFace t(x) = x - 0.35
-(Figure 1); the gradient magnitude on the target logit (Figure 4); the rewards per epoch;
+Figure 3); t and tau of the final mu beside the identity and CosFace t(x) = x - m (the
+run's cosineMargin init, else m = 0.40; Figure 1); the gradient magnitude on the target logit (Figure 4); the rewards per epoch;
 the final test metrics in the paper's table layout. The loss curves are computed by the
 Python loss (amlfs.report_curves, through pythonia), the code that trains.
 

@@ -22,8 +22,17 @@ import { readReportRun, type ReportRun } from "./run-data.js";
 import { rewardsFigure, REWARDS_FIGURE_ID } from "./rewards-figure.js";
 import { type NamedCurves, shapeFigure, SHAPE_FIGURE_ID } from "./shape-figure.js";
 
-/** The CosFace point drawn beside the learned loss: t(x) = x - 0.35 (Wang et al. 2018), tau the identity. */
-export const COSFACE_MARGIN = 0.35;
+/**
+ * The default CosFace point drawn beside the learned loss: t(x) = x - 0.40, CosFace's published
+ * margin (Wang et al. 2018) and the shipped configs' one; tau the identity.
+ */
+export const COSFACE_MARGIN = 0.4;
+
+/** The margin of the CosFace reference: the run's own when it starts at a cosineMargin init, else COSFACE_MARGIN. */
+export function referenceMargin(run: ReportRun): number {
+  const init = run.config.search.init;
+  return init.kind === "cosineMargin" ? init.margin : COSFACE_MARGIN;
+}
 
 export interface ReportOptions {
   /** A baseline run whose final metrics go beside this run's. */
@@ -70,16 +79,22 @@ export async function writeReport(runPath: string, options: ReportOptions = {}):
   return { html, files, figures: drawn.map((figure) => figure.id) };
 }
 
+/** Two decimals as CosFace writes its margin (0.40), more when the margin has them. */
+function marginText(margin: number): string {
+  const fixed = margin.toFixed(2);
+  return Number(fixed) === margin ? fixed : String(margin);
+}
+
 /**
  * The thetas to draw: the final mu, mu_0 when it differs from the others, the identity and
- * CosFace; mu as the loss trains it (mapped by the run's search.space, in its form of tau).
+ * CosFace at referenceMargin(run); mu as the loss trains it (mapped by the run's search.space, in its form of tau).
  */
 export function curveRequest(run: ReportRun, options: Pick<ReportOptions, "numClasses" | "scale"> = {}): CurveRequest {
   const M = run.M;
   const space = run.config.search.space;
   const block = (value: number) => Array<number>(M).fill(value);
   const identity = [...block(1), ...block(0), ...block(1), ...block(0)];
-  const cosface = [...block(1), ...block(-COSFACE_MARGIN), ...block(1), ...block(0)];
+  const cosface = [...block(1), ...block(-referenceMargin(run)), ...block(1), ...block(0)];
   const first = lossTheta(run.muSeries[0] as number[], M, space);
   const last = lossTheta(run.muSeries.at(-1) as number[], M, space);
   const same = (a: readonly number[], b: readonly number[]) => a.every((value, index) => value === b[index]);
@@ -116,7 +131,7 @@ function drawFigures(run: ReportRun, answer: CurveAnswer): Figure[] {
     { label: learnedLabel, curves: curve("final") },
     ...(answer.curves.initial === undefined ? [] : [{ label: "initial mu", curves: answer.curves.initial, dash: "2 2" }]),
     { label: "identity (cross-entropy)", curves: curve("identity"), dash: "6 3" },
-    { label: `CosFace t(x) = x - ${COSFACE_MARGIN}`, curves: curve("cosface"), dash: "3 3" },
+    { label: `CosFace t(x) = x - ${marginText(referenceMargin(run))}`, curves: curve("cosface"), dash: "3 3" },
   ];
   const note = run.muUpdated ? undefined : `mu is never updated in ${run.config.search.mode} mode`;
   const metric = run.config.reward.metric;
@@ -134,7 +149,7 @@ function drawFigures(run: ReportRun, answer: CurveAnswer): Figure[] {
       id: SHAPE_FIGURE_ID,
       heading: "The learned t and tau",
       text: [
-        "t on the target cosine and tau on the target probability for the final mu, beside the identity (plain softmax cross-entropy) and the CosFace point of the space (the paper's Figure 1). Computed by the Python loss that trains; tau as the loss uses it, including the floor of the validity policy.",
+        "t on the target cosine and tau on the target probability for the final mu, beside the identity (plain softmax cross-entropy) and the CosFace point of the space (the paper's Figure 1): t(x) = x - m with the run's m when mu_0 is a cosineMargin init, else CosFace's published m = 0.40. Computed by the Python loss that trains; tau as the loss uses it, including the floor of the validity policy.",
       ],
       svg: shapeFigure(entries),
     },

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readRunOutcome } from "../../src/orchestrate/run-outcome.js";
@@ -8,7 +8,7 @@ import type { CurveAnswer, CurveRequest } from "../../src/report/python-curves.j
 import { deadFigure, deadSpread, hasLossStats } from "../../src/report/dead-figure.js";
 import { rewardSpread } from "../../src/report/rewards-figure.js";
 import { median, readReportRun } from "../../src/report/run-data.js";
-import { ReportError, curveRequest, writeReport } from "../../src/report/index.js";
+import { ReportError, curveRequest, referenceMargin, writeReport } from "../../src/report/index.js";
 import { M, syntheticLossStats, writeSyntheticRun } from "./synthetic-run.js";
 
 /** Curves of t(x) = x, tau(p) = p, gradient 1 - x for any theta: the structure, not the numbers. */
@@ -179,7 +179,7 @@ describe("metrics table", () => {
 });
 
 describe("writeReport", () => {
-  it("asks for the final mu, the identity and CosFace t(x) = x - 0.35", async () => {
+  it("asks for the final mu, the identity and CosFace t(x) = x - 0.40 (the published margin)", async () => {
     const data = await readReportRun(writeSyntheticRun({ epochs: 2 }).path);
     const { thetas, ...setting } = curveRequest(data, { scale: 14, numClasses: 5 });
     expect(setting).toEqual({ M, scale: 14, numClasses: 5, tauForm: "power" });
@@ -188,7 +188,22 @@ describe("writeReport", () => {
     const finalMu = [1, 1, 0, 0, 1, 1, 0, 0].map((value, index) => (index >= 3 * M ? 0 : value + 0.01 + 0.02));
     thetas.final?.forEach((value, index) => expect(value).toBeCloseTo(finalMu[index] as number, 12));
     expect(thetas.identity).toEqual([1, 1, 0, 0, 1, 1, 0, 0]);
-    expect(thetas.cosface).toEqual([1, 1, -0.35, -0.35, 1, 1, 0, 0]);
+    expect(thetas.cosface).toEqual([1, 1, -0.4, -0.4, 1, 1, 0, 0]);
+  });
+
+  it("draws CosFace at the run's own margin when mu_0 is a cosineMargin init, and says which in the legend", async () => {
+    const run = writeSyntheticRun();
+    const configPath = join(run.path, "config.json");
+    const config = JSON.parse(readFileSync(configPath, "utf8")) as { search: Record<string, unknown> };
+    config.search.init = { kind: "cosineMargin", margin: 0.35 };
+    writeFileSync(configPath, JSON.stringify(config, null, 2));
+    const data = await readReportRun(run.path);
+    expect(referenceMargin(data)).toBe(0.35);
+    expect(curveRequest(data).thetas.cosface).toEqual([1, 1, -0.35, -0.35, 1, 1, 0, 0]);
+    await writeReport(run.path, { curves: stubCurves });
+    const shape = readFileSync(join(run.path, "report", "shape.svg"), "utf8");
+    expect(shape).toContain("CosFace t(x) = x - 0.35");
+    expect(shape).not.toContain("x - 0.40");
   });
 
   it("writes a self-contained page and one svg per figure", async () => {
@@ -211,6 +226,7 @@ describe("writeReport", () => {
     expect(html).toContain("<title>AM-LFS report: synthetic-amlfs</title>");
     expect(html).toContain('data-table="metrics"');
     expect(readFileSync(result.files[1] as string, "utf8")).toMatch(/^<\?xml [^>]+>\n<svg xmlns="http:\/\/www.w3.org\/2000\/svg" id="figure-mu"/);
+    expect(readFileSync(result.files[2] as string, "utf8")).toContain("CosFace t(x) = x - 0.40"); // the identity init: the published margin
   });
 
   it("says in the page that a baseline run never updates mu", async () => {
