@@ -8,7 +8,8 @@ import type { MessageOf, MessageType, WireMessage } from "../schema/wire/message
 import { TransportError } from "./errors.js";
 import { buildHeader, encodeFrames, type Fields } from "./framing.js";
 import { MsgIds } from "./ids.js";
-import { DEFAULT_MAX_CHECKPOINT_BYTES, checkInbound, looksLikeReject } from "./inbound.js";
+import { DEFAULT_MAX_CHECKPOINT_BYTES } from "../schema/wire/messages.js";
+import { checkInbound, looksLikeReject } from "./inbound.js";
 import { SendQueue } from "./send-queue.js";
 
 export interface DealerOptions {

@@ -8,8 +8,6 @@
 import { MAX_CHUNK_BYTES, MAX_HEADER_BYTES, PAYLOAD_TYPES, type WireMessage } from "../schema/wire/messages.js";
 import { decodeHeader } from "../schema/wire/validate.js";
 
-/** Default largest checkpoint accepted (docs/protocol.md): 4 GiB. */
-export const DEFAULT_MAX_CHECKPOINT_BYTES = 4 * 1024 ** 3;
 
 /** Whether a frame is (probably) a reject, which is never answered with a reject (no ping-pong). */
 export function looksLikeReject(frame: Buffer | undefined): boolean {

@@ -10,11 +10,18 @@
  */
 import { randomBytes } from "node:crypto";
 import * as zmq from "zeromq";
-import { MAX_CHUNK_BYTES, MAX_HEADER_BYTES, type MessageOf, type MessageType, type WireMessage } from "../schema/wire/messages.js";
+import {
+  DEFAULT_MAX_CHECKPOINT_BYTES,
+  MAX_CHUNK_BYTES,
+  MAX_HEADER_BYTES,
+  type MessageOf,
+  type MessageType,
+  type WireMessage,
+} from "../schema/wire/messages.js";
 import { TransportError } from "./errors.js";
 import { buildHeader, encodeFrames, type Fields } from "./framing.js";
 import { MsgIds, printableId } from "./ids.js";
-import { DEFAULT_MAX_CHECKPOINT_BYTES, checkInbound, looksLikeReject } from "./inbound.js";
+import { checkInbound, looksLikeReject } from "./inbound.js";
 import { SendQueue } from "./send-queue.js";
 import { zapHandler } from "./zap.js";
 

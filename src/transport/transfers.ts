@@ -12,15 +12,19 @@
  * transfer that makes no progress for `timeoutMs`, or whose peer is dropped, is
  * abandoned: the receiver's temporary file is removed and its promise rejects.
  */
-import type { MessageOf, MessageType, WireMessage } from "../schema/wire/messages.js";
+import {
+  DEFAULT_CHUNK_BYTES,
+  DEFAULT_TRANSFER_TIMEOUT_MS,
+  DEFAULT_WINDOW_CHUNKS,
+  type MessageOf,
+  type MessageType,
+  type WireMessage,
+} from "../schema/wire/messages.js";
 import { ChunkReceiver, type ReceivedFile } from "./chunk-receiver.js";
 import { ChunkSender, type ChunkSource } from "./chunk-sender.js";
 import { TransportError } from "./errors.js";
 import type { Fields } from "./framing.js";
 
-export const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
-export const DEFAULT_WINDOW_CHUNKS = 4;
-export const DEFAULT_TRANSFER_TIMEOUT_MS = 60_000;
 
 /** Sends one message to `peer`; returns its msgId (RouterEndpoint.send, or a DEALER's). */
 export type Post = <T extends MessageType>(peer: string, type: T, fields: Fields<T>, payload?: readonly Uint8Array[]) => string;

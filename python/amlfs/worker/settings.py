@@ -11,6 +11,7 @@ from typing import Optional
 import torch
 
 from .errors import WorkerError
+from .wire import load_schema
 
 ENV_CONNECT = "AMLFS_CONNECT"
 ENV_WORKER_ID = "AMLFS_WORKER_ID"
@@ -24,11 +25,8 @@ ENV_TRANSFER_TIMEOUT_MS = "AMLFS_TRANSFER_TIMEOUT_MS"
 ENV_CURVE_KEYS = "AMLFS_CURVE_KEYS"
 
 DEFAULT_STARTUP_TIMEOUT_MS = 60_000
-#: Checkpoint transfers (docs/protocol.md): 4 MiB chunks, 4 unacknowledged at most, 60 s without progress.
-DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024
-DEFAULT_WINDOW_CHUNKS = 4
-DEFAULT_TRANSFER_TIMEOUT_MS = 60_000
-MAX_CHUNK_BYTES = 64 * 1024 * 1024
+#: Longest transfer timeout an ``AMLFS_TRANSFER_TIMEOUT_MS`` may set: a day.
+MAX_TRANSFER_TIMEOUT_MS = 24 * 3600 * 1000
 _WORKER_ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _CUDA = re.compile(r"^cuda(:(\d+))?$")
 _Z85_KEY = re.compile(r"^[0-9a-zA-Z.\-:+=^!/*?&<>()\[\]{}@%$#]{40}$")
@@ -51,9 +49,9 @@ class Settings:
     device: torch.device
     threads: Optional[int]
     startup_timeout_s: float
-    chunk_bytes: int = DEFAULT_CHUNK_BYTES
-    window_chunks: int = DEFAULT_WINDOW_CHUNKS
-    transfer_timeout_s: float = DEFAULT_TRANSFER_TIMEOUT_MS / 1000.0
+    chunk_bytes: int
+    window_chunks: int
+    transfer_timeout_s: float
     curve: Optional[CurveKeys] = None
 
 
@@ -66,7 +64,12 @@ def resolve_settings(
     startup_timeout_s: Optional[float] = None,
     curve_keys: Optional[str] = None,
 ) -> Settings:
-    """Fill each unset value from its environment variable and check it."""
+    """Fill each unset value from its environment variable and check it.
+
+    The checkpoint transfer defaults and limits (chunk size, window, timeout) are the wire
+    schema's (``x-defaultChunkBytes``, ``x-defaultWindowChunks``, ``x-defaultTransferTimeoutMs``,
+    ``x-maxChunkBytes``, ``x-maxCreditChunks``): one value for both languages.
+    """
     endpoint = _required(endpoint, ENV_CONNECT, "endpoint (--connect)")
     worker_id = _required(worker_id, ENV_WORKER_ID, "worker id (--worker-id)")
     if not _WORKER_ID.match(worker_id):
@@ -81,6 +84,7 @@ def resolve_settings(
     if startup_timeout_s is None:
         text = os.environ.get(ENV_STARTUP_TIMEOUT_MS)
         startup_timeout_s = (_integer(text, ENV_STARTUP_TIMEOUT_MS) if text else DEFAULT_STARTUP_TIMEOUT_MS) / 1000.0
+    wire = load_schema()
     return Settings(
         endpoint=endpoint,
         worker_id=worker_id,
@@ -88,9 +92,10 @@ def resolve_settings(
         device=resolve_device(device or os.environ.get(ENV_DEVICE) or "auto"),
         threads=threads,
         startup_timeout_s=float(startup_timeout_s),
-        chunk_bytes=_bounded_env(ENV_CHUNK_BYTES, DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES),
-        window_chunks=_bounded_env(ENV_WINDOW_CHUNKS, DEFAULT_WINDOW_CHUNKS, 1024),
-        transfer_timeout_s=_bounded_env(ENV_TRANSFER_TIMEOUT_MS, DEFAULT_TRANSFER_TIMEOUT_MS, 24 * 3600 * 1000) / 1000.0,
+        chunk_bytes=_bounded_env(ENV_CHUNK_BYTES, wire["x-defaultChunkBytes"], wire["x-maxChunkBytes"]),
+        window_chunks=_bounded_env(ENV_WINDOW_CHUNKS, wire["x-defaultWindowChunks"], wire["x-maxCreditChunks"]),
+        transfer_timeout_s=_bounded_env(ENV_TRANSFER_TIMEOUT_MS, wire["x-defaultTransferTimeoutMs"],
+                                        MAX_TRANSFER_TIMEOUT_MS) / 1000.0,
         curve=load_curve_keys(curve_keys or os.environ.get(ENV_CURVE_KEYS) or None),
     )
 

@@ -36,7 +36,7 @@ import zmq
 
 from ..checkpoint import PackedState
 from .errors import ControllerLost, HeaderError, SessionClosed, ShutdownRequested, WorkerError
-from .settings import DEFAULT_CHUNK_BYTES, DEFAULT_TRANSFER_TIMEOUT_MS, DEFAULT_WINDOW_CHUNKS, CurveKeys
+from .settings import CurveKeys
 from .store import IncomingTransfer, OutgoingTransfer, StateStore
 from .wire import WireCodec
 
@@ -47,8 +47,6 @@ FROM_CONTROLLER = frozenset(
     {"welcome", "heartbeat", "initRequest", "task", "keep", "checkpointRequest", "checkpoint", "checkpointChunk",
      "credit", "checkpointAbort", "reject", "shutdown"}
 )
-#: Largest checkpoint accepted, in bytes (as the controller's maxCheckpointBytes default).
-MAX_CHECKPOINT_BYTES = 4 * 1024**3
 #: Types routed to the training thread.
 TO_MAIN = frozenset({"welcome", "initRequest", "task"})
 
@@ -87,10 +85,10 @@ class Transport:
         codec: Optional[WireCodec] = None,
         startup_timeout_s: float = 60.0,
         on_lost: Optional[Callable[[ControllerLost], None]] = None,
-        chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-        window_chunks: int = DEFAULT_WINDOW_CHUNKS,
-        transfer_timeout_s: float = DEFAULT_TRANSFER_TIMEOUT_MS / 1000.0,
-        max_checkpoint_bytes: int = MAX_CHECKPOINT_BYTES,
+        chunk_bytes: Optional[int] = None,
+        window_chunks: Optional[int] = None,
+        transfer_timeout_s: Optional[float] = None,
+        max_checkpoint_bytes: Optional[int] = None,
         curve: Optional[CurveKeys] = None,
     ):
         self.endpoint = endpoint
@@ -101,12 +99,15 @@ class Transport:
         self.inbox: "queue.Queue[Any]" = queue.Queue()
         self.startup_timeout_s = startup_timeout_s
         self.on_lost = on_lost
-        self.chunk_bytes = chunk_bytes
-        self.window_chunks = window_chunks
-        self.transfer_timeout_s = transfer_timeout_s
-        self.max_checkpoint_bytes = max_checkpoint_bytes
+        # Unset: the wire schema's defaults, the same values the controller uses.
+        wire = self.codec.schema
+        self.chunk_bytes = chunk_bytes if chunk_bytes is not None else wire["x-defaultChunkBytes"]
+        self.window_chunks = window_chunks if window_chunks is not None else wire["x-defaultWindowChunks"]
+        self.transfer_timeout_s = (transfer_timeout_s if transfer_timeout_s is not None
+                                   else wire["x-defaultTransferTimeoutMs"] / 1000.0)
+        self.max_checkpoint_bytes = max_checkpoint_bytes if max_checkpoint_bytes is not None else wire["x-maxCheckpointBytes"]
         self.curve = curve
-        self.max_chunk_bytes: int = self.codec.schema.get("x-maxChunkBytes", 64 * 1024 * 1024)
+        self.max_chunk_bytes: int = wire["x-maxChunkBytes"]
         #: Transfers in flight, by transferId (I/O thread only).
         self.outgoing: Dict[str, OutgoingTransfer] = {}
         self.incoming: Dict[str, IncomingTransfer] = {}

@@ -198,3 +198,7 @@ def test_transfer_settings_come_from_the_environment_and_are_checked(monkeypatch
     monkeypatch.setenv("AMLFS_CHUNK_BYTES", str(64 * 1024 * 1024 + 1))
     with pytest.raises(WorkerError, match=r"AMLFS_CHUNK_BYTES: expected an integer from 1 to 67108864, got 67108865"):
         resolve_settings(**args)
+    monkeypatch.setenv("AMLFS_CHUNK_BYTES", "65536")
+    monkeypatch.setenv("AMLFS_WINDOW_CHUNKS", "1025")  # one credit grants at most 1,024 chunks
+    with pytest.raises(WorkerError, match=r"AMLFS_WINDOW_CHUNKS: expected an integer from 1 to 1024, got 1025"):
+        resolve_settings(**args)

@@ -3,7 +3,17 @@
  * in messages.ts. The Python worker validates each incoming header against it.
  */
 import { z } from "zod";
-import { MAX_CHUNK_BYTES, MAX_HEADER_BYTES, PROTOCOL_VERSION, wireMessage } from "./messages.js";
+import {
+  DEFAULT_CHUNK_BYTES,
+  DEFAULT_MAX_CHECKPOINT_BYTES,
+  DEFAULT_TRANSFER_TIMEOUT_MS,
+  DEFAULT_WINDOW_CHUNKS,
+  MAX_CHUNK_BYTES,
+  MAX_CREDIT_CHUNKS,
+  MAX_HEADER_BYTES,
+  PROTOCOL_VERSION,
+  wireMessage,
+} from "./messages.js";
 
 export const WIRE_SCHEMA_ID = "https://amlfs.dev/schema/wire.json";
 export const WIRE_SCHEMA_FILE = "proto/wire.schema.json";
@@ -22,6 +32,11 @@ export function wireJsonSchema(): Record<string, unknown> {
     "x-protocol": PROTOCOL_VERSION,
     "x-maxHeaderBytes": MAX_HEADER_BYTES,
     "x-maxChunkBytes": MAX_CHUNK_BYTES,
+    "x-maxCreditChunks": MAX_CREDIT_CHUNKS,
+    "x-maxCheckpointBytes": DEFAULT_MAX_CHECKPOINT_BYTES,
+    "x-defaultChunkBytes": DEFAULT_CHUNK_BYTES,
+    "x-defaultWindowChunks": DEFAULT_WINDOW_CHUNKS,
+    "x-defaultTransferTimeoutMs": DEFAULT_TRANSFER_TIMEOUT_MS,
     ...rest,
   };
 }

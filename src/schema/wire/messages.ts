@@ -14,6 +14,15 @@ export const MAX_HEADER_BYTES = 64 * 1024;
 export const MAX_CHUNK_BYTES = 64 * 1024 * 1024;
 /** Most chunks one `credit` may grant. */
 export const MAX_CREDIT_CHUNKS = 1024;
+/**
+ * Transfer defaults both sides use unless configured (docs/protocol.md): chunks of 4 MiB, 4
+ * unacknowledged chunks at most, 60 s without progress, checkpoints of at most 4 GiB. They
+ * reach the Python worker through the generated schema (`x-default*`, `x-maxCheckpointBytes`).
+ */
+export const DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_WINDOW_CHUNKS = 4;
+export const DEFAULT_TRANSFER_TIMEOUT_MS = 60_000;
+export const DEFAULT_MAX_CHECKPOINT_BYTES = 4 * 1024 ** 3;
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/, "a lowercase hex sha256 (64 characters)");
 const workerId = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "a worker id of letters, digits, _ . - (1 to 64)");
