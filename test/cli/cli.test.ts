@@ -150,7 +150,7 @@ describe("amlfs search / resume with worker processes", () => {
     const result = await amlfs(["search", config, "--out", out]);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^starting run cli-fake: 3 epochs, B=3, W=2/m);
-    expect(result.stdout).toMatch(/^epoch 3\/3 done in .*: best sample \d with reward \d\.\d{4}; mu updated$/m);
+    expect(result.stdout).toMatch(/^epoch 3\/3 done in .*: rewards min \d\.\d{4} median \d\.\d{4} max \d\.\d{4}, best sample \d\n {2}mu updated: a_t \S+ {2}b_t \S+ {2}a_tau \S+ {2}b_tau \S+$/m);
     expect(result.stdout).toMatch(/^Summary \(/m);
     expect(result.stdout).toMatch(/^ +3 +\d\.\d{4} +\d$/m);
     expected = checkFinishedRun(out);

@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest";
 import { deadLossWarning } from "../../src/cli/progress/dead-warning.js";
 import { JsonReporter } from "../../src/cli/progress/json.js";
 import { LiveReporter } from "../../src/cli/progress/live.js";
-import { PlainReporter } from "../../src/cli/progress/plain.js";
+import { formatMu, formatRewards } from "../../src/cli/progress/format.js";
+import { PlainReporter, plainLine } from "../../src/cli/progress/plain.js";
 import { ProgressState } from "../../src/cli/progress/progress-state.js";
 import type { RunEvent, TimedEvent } from "../../src/orchestrate/events.js";
 
@@ -23,7 +24,7 @@ const events: TimedEvent[] = (
     { type: "task-progress", taskId: "e0000-s00-a0", workerId: "w0", step: 10, steps: 45, loss: 0.731, samplesPerSec: 812.5 },
     { type: "task-result", taskId: "e0000-s00-a0", workerId: "w0", kind: "train", epoch: 0, sample: 0, ok: true, reward: 0.912, reason: null, keep: true, lossStats: { examples: 1437, flooredShare: 0.3, deadShare: 0.5, meanC: 0.61, tDeadShare: 0.5, meanTSlope: 1.04 } },
     { type: "task-failed", taskId: "e0000-s01-a0", workerId: "w1", epoch: 0, sample: 1, reason: "worker w1 lost: silent for 3001 ms", requeued: true },
-    { type: "epoch-end", epoch: 0, epochs: 2, rewards: [0.912, 0.5], best: 0, bestReward: 0.912, applied: true, mu: [1], durationMs: 4000, failures: 1 },
+    { type: "epoch-end", epoch: 0, epochs: 2, rewards: [0.912, 0.5], best: 0, bestReward: 0.912, applied: true, mu: [1, 1.02, -0.4, -0.35, 1, 1, 0, -0.001], durationMs: 4000, failures: 1 },
     { type: "run-end", status: "interrupted", runDir: "/runs/demo", message: "interrupted (SIGINT)", resumable: true },
   ] as RunEvent[]
 ).map((event) => ({ ...event, time }) as TimedEvent);
@@ -41,9 +42,12 @@ describe("progress output", () => {
     const text = sink.text();
     expect(text).toContain("starting run demo: 2 epochs, B=2, W=2; run dir /runs/demo");
     expect(text).toContain("worker w0 up: pid 10 on h, cpu, 1 threads");
-    expect(text).toContain("e0000-s00-a0 on w0: validation reward 0.9120 (best so far, kept)");
+    expect(text).toContain("e0000-s00-a0 on w0: validation reward 0.9120 (best this epoch so far, kept)");
     expect(text).toContain("e0000-s01-a0 on w1 lost: worker w1 lost: silent for 3001 ms (queued again)");
-    expect(text).toContain("epoch 1/2 done in 4s: best sample 0 with reward 0.9120; mu updated; 1 failure(s)");
+    expect(text).toContain(
+      "epoch 1/2 done in 4s: rewards min 0.5000 median 0.7060 max 0.9120, best sample 0\n" +
+        "  mu updated: a_t 1.00..1.02  b_t -0.40..-0.35  a_tau 1.00  b_tau 0.00; 1 failure(s)\n",
+    );
     expect(text).toContain("run interrupted: interrupted (SIGINT)\n  resume with: amlfs resume /runs/demo");
     expect(text).not.toContain("step 10/45"); // progress only at the last step
     expect(text).not.toContain("warning"); // half its examples dead is not "most"
@@ -122,10 +126,44 @@ describe("progress output", () => {
     expect(text).toContain("w1       e0000-s01-a0  starting");
     expect(text).toContain("\x1b[3F\x1b[J"); // the 3-line block is cleared before it is drawn again
     for (const event of events.slice(7)) reporter.onEvent(event);
+    // The epoch's rewards and mu, as in the plain view, above the block.
+    expect(sink.text()).toContain(
+      "epoch 1/2 done in 4s: rewards min 0.5000 median 0.7060 max 0.9120, best sample 0\n" +
+        "  mu updated: a_t 1.00..1.02  b_t -0.40..-0.35  a_tau 1.00  b_tau 0.00; 1 failure(s)\n",
+    );
     expect(sink.text()).toContain("run interrupted");
     const after = sink.text().length;
     reporter.line("summary");
     expect(sink.text().slice(after)).toBe("summary\n"); // closed: no block any more
+  });
+
+  it("epoch end: rewards as min / median / max of those scored, mu as each block's range, within 100 columns", () => {
+    // An independent reading of the same numbers: sorted rewards, the middle pair's mean.
+    const rewards = [0.7, null, 0.1, 0.4, 0.95];
+    const sorted = [0.1, 0.4, 0.7, 0.95];
+    expect(formatRewards(rewards)).toBe(`rewards (4 of 5) min 0.1000 median ${((sorted[1]! + sorted[2]!) / 2).toFixed(4)} max 0.9500`);
+    expect(formatRewards([0.3, 0.1, 0.2])).toBe("rewards min 0.1000 median 0.2000 max 0.3000");
+    expect(formatRewards([0.25])).toBe("reward 0.2500");
+    expect(formatRewards([null, null])).toBe("no reward of 2");
+    expect(formatMu([1, 1, 1, -0.4, -0.4, -0.4, 0.5, 0.75, 1.5, -0.002, 0, 0.001])).toBe("a_t 1.00  b_t -0.40  a_tau 0.50..1.50  b_tau 0.00");
+    expect(formatMu([0.2, 0.1])).toBe("0.10..0.20"); // not 4M numbers: no block names
+
+    // A long run, M = 6 spread like a CosFace start, a sample without reward and failures: still 2 lines of <= 100.
+    const block = (low: number) => Array.from({ length: 6 }, (_, index) => low + 0.01 * index);
+    const wide = (mu: number[], failures: number) =>
+      ({
+        type: "epoch-end", epoch: 119, epochs: 300, rewards: [...Array.from({ length: 31 }, (_, k) => 0.9 + k / 1000), null], best: 30,
+        bestReward: 0.93, applied: true, mu, durationMs: 3_905_000, failures, time,
+      }) as TimedEvent;
+    const lines = (plainLine(wide([...block(0.95), ...block(-0.42), ...block(0.9), ...block(0)], 12)) as string).split("\n");
+    expect(lines).toEqual([
+      "epoch 120/300 done in 1h05m: rewards (31 of 32) min 0.9000 median 0.9150 max 0.9300, best sample 30",
+      "  mu updated: a_t 0.95..1.00  b_t -0.42..-0.37  a_tau 0.90..0.95  b_tau 0.00..0.05; 12 failure(s)",
+    ]);
+    // Every block negative and spread, no failure.
+    lines.push(...(plainLine(wide(block(-0.99).concat(block(-0.99), block(-0.99), block(-0.99)), 0)) as string).split("\n"));
+    expect(lines[3]).toBe("  mu updated: a_t -0.99..-0.94  b_t -0.99..-0.94  a_tau -0.99..-0.94  b_tau -0.99..-0.94");
+    for (const line of lines) expect(line.length).toBeLessThanOrEqual(100);
   });
 
   it("ETA: from the share of the first epoch done, then from the mean epoch time", () => {

@@ -1,7 +1,7 @@
 /**
  * The live view on a terminal: a compact block redrawn in place (epoch e/E, one line per
  * worker with its task, step of steps, loss and samples/s, elapsed time and ETA), with
- * the lasting lines of the plain view (epoch ends, failures, controller log, warnings
+ * the lasting lines of the plain view (epoch ends with their rewards and mu, failures, controller log, warnings
  * about tasks that trained almost nothing) printed above it.
  */
 import type { TimedEvent } from "../../orchestrate/events.js";

@@ -2,7 +2,7 @@
 import type { TimedEvent } from "../../orchestrate/events.js";
 import { deadLossWarning } from "./dead-warning.js";
 import { formatNumber } from "../../report/numbers.js";
-import { formatBytes, formatDuration, formatMetrics } from "./format.js";
+import { formatBytes, formatDuration, formatMetrics, formatMu, formatRewards } from "./format.js";
 import type { Output, Reporter } from "./reporter.js";
 
 /** The line for an event, or null for events not worth a line (most progress). */
@@ -33,16 +33,18 @@ export function plainLine(event: TimedEvent): string | null {
       if (!event.ok) return `  ${event.taskId} on ${event.workerId} failed: ${event.reason}`;
       return (
         `  ${event.taskId} on ${event.workerId}: ${event.kind === "evaluate" ? "test" : "validation"} reward ` +
-        `${formatNumber(event.reward)}${event.keep ? " (best so far, kept)" : ""}`
+        `${formatNumber(event.reward)}${event.keep ? " (best this epoch so far, kept)" : ""}`
       );
     case "task-failed":
       return `  ${event.taskId} on ${event.workerId} lost: ${event.reason}${event.requeued ? " (queued again)" : " (recorded as failed)"}`;
     case "checkpoint-stored":
       return `  stored ${event.file} (${formatBytes(event.sizeBytes)}, sha256 ${event.sha256.slice(0, 12)}...)`;
     case "epoch-end":
+      // Two lines within 100 columns: the rewards the update read, then mu after it.
       return (
-        `epoch ${event.epoch + 1}/${event.epochs} done in ${formatDuration(event.durationMs)}: best sample ` +
-        `${event.best} with reward ${formatNumber(event.bestReward)}; mu ${event.applied ? "updated" : "unchanged"}` +
+        `epoch ${event.epoch + 1}/${event.epochs} done in ${formatDuration(event.durationMs)}: ` +
+        `${formatRewards(event.rewards)}, best sample ${event.best}\n` +
+        `  mu ${event.applied ? "updated" : "unchanged"}: ${formatMu(event.mu)}` +
         `${event.failures > 0 ? `; ${event.failures} failure(s)` : ""}`
       );
     case "final":
