@@ -20,8 +20,8 @@ from ..data import ClassificationData
 from ..data.rng import round_half_up
 from ..data.transforms import normalize, random_crop_flip
 from ..eval import ClassificationMetrics
+from ..loss.linear_head import cosine_and_scale
 from .errors import BaselineError
-from .linear_head import cosine_and_scale
 from .recipe import EpochLoop, EpochStats, Recipe, SoftmaxBranch, TrainingStart, seed_global_rng
 
 ModelFactory = Callable[[int, int], nn.Module]  # (in_channels, num_classes) -> model

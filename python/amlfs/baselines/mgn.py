@@ -34,8 +34,8 @@ from torch import nn
 
 from ..data.reid_registry import load_reid_dataset
 from ..models.mgn_net import MgnNet, MgnOutputs
+from ..loss.linear_head import cosine_and_scale
 from .errors import BaselineError
-from .linear_head import cosine_and_scale
 from .options import (boolean, epoch_list, fraction, int_or_null, non_negative_int, non_negative_number, one_of,
                       parse_options, path_or_null, positive_int, positive_number)
 from .recipe import EpochStats, SoftmaxBranch

@@ -1,9 +1,11 @@
 """The searched loss of AM-LFS (Li et al., ICCV 2019): search space, ``t``/``tau`` and the loss."""
 from .errors import LossInputError
+from .linear_head import cosine_and_scale, linear_cosine_and_scale
 from .log_tau import TAU_FLOOR, LogTau, effective_log_tau
 from .module import SearchedSoftmaxLoss
 from .piecewise_linear import interval_index, piecewise_linear
 from .search_space import SearchSpace, ThetaParts
+from .searched_cross_entropy import SearchedCrossEntropyLoss
 from .searched_softmax import searched_softmax_loss, searched_softmax_terms
 from .stats import LossStats
 
@@ -13,10 +15,13 @@ __all__ = [
     "LossInputError",
     "LossStats",
     "SearchSpace",
+    "SearchedCrossEntropyLoss",
     "SearchedSoftmaxLoss",
     "ThetaParts",
+    "cosine_and_scale",
     "effective_log_tau",
     "interval_index",
+    "linear_cosine_and_scale",
     "piecewise_linear",
     "searched_softmax_loss",
     "searched_softmax_terms",
