@@ -36,11 +36,13 @@ export interface PageCheck {
   externalRequests: string[];
   /** PNG files written (when `pngDir` is given). */
   pngs: string[];
+  /** `<figure id>: <text>` for each text of a figure drawn partly outside its svg (cut off on screen). */
+  clippedText: string[];
 }
 
 /**
  * Opens `htmlPath` in headless Chromium with a fresh profile and reports every
- * `svg[data-figure]`'s size, console and page errors, and outside requests; with
+ * `svg[data-figure]`'s size, the texts that run outside it, console and page errors, and outside requests; with
  * `pngDir`, writes `<pngDir>/<figure without "figure-">.png` for each figure.
  */
 export async function checkInBrowser(htmlPath: string, options: { pngDir?: string; executablePath?: string } = {}): Promise<PageCheck> {
@@ -66,17 +68,29 @@ export async function checkInBrowser(htmlPath: string, options: { pngDir?: strin
     await page.goto(own, { waitUntil: "load" });
     const figures: PageCheck["figures"] = {};
     const pngs: string[] = [];
+    const clippedText: string[] = [];
     for (const handle of await page.$$("svg[data-figure]")) {
       const id = (await handle.getAttribute("data-figure")) ?? "";
       const box = await handle.boundingBox();
       figures[id] = { width: box?.width ?? 0, height: box?.height ?? 0 };
+      // Rendered glyph boxes, not estimates: a label wider than its room shows here.
+      const outside = await handle.evaluate((svg) => {
+        const frame = svg.getBoundingClientRect();
+        return [...svg.querySelectorAll("text")]
+          .filter((text) => {
+            const r = text.getBoundingClientRect();
+            return r.left < frame.left - 0.5 || r.right > frame.right + 0.5 || r.top < frame.top - 0.5 || r.bottom > frame.bottom + 0.5;
+          })
+          .map((text) => text.textContent ?? "");
+      });
+      clippedText.push(...outside.map((text) => `${id}: ${text}`));
       if (options.pngDir !== undefined) {
         const path = join(options.pngDir, `${id.replace(/^figure-/, "")}.png`);
         await handle.screenshot({ path });
         pngs.push(path);
       }
     }
-    return { figures, errors, externalRequests, pngs };
+    return { figures, errors, externalRequests, pngs, clippedText };
   } finally {
     await context.close();
     await rm(profile, { recursive: true, force: true });

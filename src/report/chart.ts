@@ -65,6 +65,8 @@ const MARGIN = { left: 58, top: 26, bottom: 42, legendGap: 12 };
 const LEGEND_WIDTH_PX = 170;
 const LEGEND_ROW_PX = 16;
 const FONT = 'font-family="sans-serif"';
+/** Mean advance of a sans-serif character over its font size, rounded up: to keep labels inside their panel. */
+const CHAR_WIDTH_EM = 0.6;
 
 /** The whole figure as one `<svg>` string, its size the panels' grid. */
 export function renderFigure(figure: FigureSpec): string {
@@ -114,7 +116,7 @@ export function renderPanel(panel: PanelSpec, box: Box, key: string): string {
   const parts = [
     `<g class="panel" data-panel="${escapeXml(panel.title)}">`,
     `<clipPath id="${escapeXml(clipId)}">${element("rect", { x: plot.x, y: plot.y, width: plot.width, height: plot.height })}</clipPath>`,
-    axes(panel, plot, xScale, yScale),
+    axes(panel, box, plot, xScale, yScale),
     `<g clip-path="url(#${escapeXml(clipId)})">`,
     ...(panel.bands ?? []).map((band) => bandPath(band, xScale, yScale)),
     ...panel.series.map((series, index) => seriesMarkup(series, index, xScale, yScale)),
@@ -130,7 +132,7 @@ export function renderPanel(panel: PanelSpec, box: Box, key: string): string {
   return parts.join("");
 }
 
-function axes(panel: PanelSpec, plot: Box, xScale: LinearScale, yScale: LinearScale): string {
+function axes(panel: PanelSpec, box: Box, plot: Box, xScale: LinearScale, yScale: LinearScale): string {
   const [x0, x1] = xScale.domain;
   const [y0, y1] = yScale.domain;
   const xStep = niceStep(Math.abs(x1 - x0), 5);
@@ -152,7 +154,11 @@ function axes(panel: PanelSpec, plot: Box, xScale: LinearScale, yScale: LinearSc
       `<text x="${px(plot.x - 7)}" y="${px(y + 4)}" ${FONT} font-size="11" text-anchor="end">${escapeXml(formatTick(tick, yStep))}</text>`
     );
   });
-  const xLabel = `<text x="${px(plot.x + plot.width / 2)}" y="${px(bottom + 34)}" ${FONT} font-size="12" text-anchor="middle">${escapeXml(panel.xLabel)}</text>`;
+  // Centred under the plot, but shifted to stay inside the panel: a label wider than the
+  // plot would otherwise run off the figure's left edge (or into the next panel).
+  const half = (panel.xLabel.length * 12 * CHAR_WIDTH_EM) / 2;
+  const xMid = Math.max(box.x + half + 4, Math.min(plot.x + plot.width / 2, box.x + box.width - half - 4));
+  const xLabel = `<text x="${px(xMid)}" y="${px(bottom + 34)}" ${FONT} font-size="12" text-anchor="middle">${escapeXml(panel.xLabel)}</text>`;
   const yMid = plot.y + plot.height / 2;
   const yLabel = `<text x="${px(plot.x - 44)}" y="${px(yMid)}" ${FONT} font-size="12" text-anchor="middle" transform="rotate(-90 ${px(plot.x - 44)} ${px(yMid)})">${escapeXml(panel.yLabel)}</text>`;
   return `<g class="axes">${xTicks.join("")}${yTicks.join("")}${xLabel}${yLabel}</g>`;

@@ -53,12 +53,14 @@ const T_WINNER = "#CC79A7";
 export function deadFigure(epochs: readonly DeadInput[]): string {
   const spread = deadSpread(epochs);
   if (spread.length === 0) throw new RangeError("dead examples figure: no epoch record has lossStats");
-  const each = (pick: (stats: LossStats) => number): Point[] => spread.flatMap((one) => one.samples.map((stats) => [one.epoch, pick(stats)] as const));
+  // x counts epochs from 1 as the console does; the journal's `epoch` is 0-based.
+  const x = (one: DeadEpoch) => one.epoch + 1;
+  const each = (pick: (stats: LossStats) => number): Point[] => spread.flatMap((one) => one.samples.map((stats) => [x(one), pick(stats)] as const));
   const winners = (pick: (stats: LossStats) => number): Point[] =>
-    spread.flatMap((one) => (one.winner === null ? [] : [[one.epoch, pick(one.winner)] as const]));
+    spread.flatMap((one) => (one.winner === null ? [] : [[x(one), pick(one.winner)] as const]));
   const anyT = spread.some((one) => one.samples.some((stats) => stats.tDeadShare > 0));
   const missing = epochs.length - spread.length;
-  const epochRange = [spread[0]?.epoch ?? 0, spread.at(-1)?.epoch ?? 0];
+  const epochRange = [spread[0], spread.at(-1)].map((one) => (one === undefined ? 1 : x(one)));
   const cValues = [0, 1, ...each((stats) => stats.meanC).map(([, y]) => y)];
   return renderFigure({
     id: DEAD_FIGURE_ID,
@@ -88,7 +90,7 @@ export function deadFigure(epochs: readonly DeadInput[]): string {
         yDomain: niceDomain(cValues),
         series: [
           { label: "each sample", points: each((stats) => stats.meanC), style: "points", color: GREY },
-          { label: "all examples of the epoch", points: spread.map((one) => [one.epoch, one.meanC] as const), color: T_COLOR },
+          { label: "all examples of the epoch", points: spread.map((one) => [x(one), one.meanC] as const), color: T_COLOR },
           { label: "winner", points: winners((stats) => stats.meanC), style: "points", color: WINNER },
           { label: "identity (c = 1)", points: epochRange.map((epoch) => [epoch, 1] as const), color: "#999999", dash: "6 3" },
         ],

@@ -20,7 +20,8 @@ export function intervalLabel(i: number, M: number, lo: number, hi: number): str
 }
 
 /**
- * @param muSeries mu_0 .. mu_E, each of length 4 M (mu_e: at the start of epoch e).
+ * @param muSeries mu_0 .. mu_E, each of length 4 M; mu_e (after e epochs, numbered from 1 as the
+ *   console does) is drawn at x = e, so x = e lines up with epoch e of the other figures.
  * @param note drawn in every panel when mu was never updated (baseline or fixed mode).
  */
 export function muFigure(muSeries: readonly (readonly number[])[], M: number, note?: string): string {
@@ -29,7 +30,7 @@ export function muFigure(muSeries: readonly (readonly number[])[], M: number, no
   });
   const panels: PanelSpec[] = BLOCKS.map((block, b) => ({
     title: block.title,
-    xLabel: "epoch (mu at its start; the last point: after the last epoch)",
+    xLabel: "epochs done (0: mu_0)",
     yLabel: block.name,
     series: Array.from({ length: M }, (_, i) => ({
       label: `${block.name === "a_t" || block.name === "b_t" ? "x" : "p"} in ${intervalLabel(i, M, block.domain[0], block.domain[1])}`,

@@ -35,7 +35,9 @@ export function rewardSpread(epochs: readonly Pick<EpochRecord, "epoch" | "rewar
 
 export function rewardsFigure(epochs: readonly Pick<EpochRecord, "epoch" | "rewards">[], metric: string): string {
   const spread = rewardSpread(epochs);
-  const dots: Point[] = spread.flatMap((one) => one.rewards.map((reward) => [one.epoch, reward] as const));
+  // x counts epochs from 1 as the console does; the journal's `epoch` is 0-based.
+  const x = (one: RewardSpread) => one.epoch + 1;
+  const dots: Point[] = spread.flatMap((one) => one.rewards.map((reward) => [x(one), reward] as const));
   const failed = spread.reduce((sum, one) => sum + one.failed, 0);
   return renderFigure({
     id: REWARDS_FIGURE_ID,
@@ -45,11 +47,11 @@ export function rewardsFigure(epochs: readonly Pick<EpochRecord, "epoch" | "rewa
         title: `Rewards (${metric} on the validation split) per epoch`,
         xLabel: "epoch",
         yLabel: metric,
-        bands: [{ label: "min .. max", lower: spread.map((one) => [one.epoch, one.min]), upper: spread.map((one) => [one.epoch, one.max]), color: "#0072B2" }],
+        bands: [{ label: "min .. max", lower: spread.map((one) => [x(one), one.min]), upper: spread.map((one) => [x(one), one.max]), color: "#0072B2" }],
         series: [
           { label: "each sample", points: dots, style: "points", color: "#555555" },
-          { label: "median", points: spread.map((one) => [one.epoch, one.median]), color: "#0072B2" },
-          { label: "best (kept)", points: spread.map((one) => [one.epoch, one.max]), color: "#D55E00", dash: "5 3" },
+          { label: "median", points: spread.map((one) => [x(one), one.median]), color: "#0072B2" },
+          { label: "best (kept)", points: spread.map((one) => [x(one), one.max]), color: "#D55E00", dash: "5 3" },
         ],
         ...(failed > 0 ? { note: `${failed} failed sample(s) not drawn` } : {}),
       },

@@ -140,7 +140,7 @@ function drawFigures(run: ReportRun, answer: CurveAnswer): Figure[] {
       id: MU_FIGURE_ID,
       heading: "mu over the epochs",
       text: [
-        "Every coordinate of mu, the mean of the sampling distribution of theta = [a_t, b_t, a_tau, b_tau], at the start of each epoch and after the last (the paper's Figure 3). One line per interval.",
+        "Every coordinate of mu, the mean of the sampling distribution of theta = [a_t, b_t, a_tau, b_tau], after each epoch: x = e is mu after epoch e, epochs counted from 1 as the console counts them (the other figures too), and x = 0 is mu_0 (the paper's Figure 3). One line per interval.",
         ...(note === undefined ? [] : [`${note}: the lines are flat by design.`]),
       ],
       svg: muFigure(run.muSeries, run.M, note),

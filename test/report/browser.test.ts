@@ -1,8 +1,8 @@
 /**
  * The report in a real browser: `amlfs report` on a synthetic run (curves from the Python
  * loss through pythonia), opened in headless Chromium from Debian's packages (`make
- * browser`): every figure is there with a non-zero size, no console or page error, no
- * request outside the file. Skipped, saying why, without Chromium or the project's Python.
+ * browser`): every figure is there with a non-zero size, no text runs outside its figure,
+ * no console or page error, no request outside the file. Skipped, saying why, without Chromium or the project's Python.
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -34,6 +34,7 @@ describe.skipIf(SKIP !== null)(`report in headless Chromium${SKIP === null ? "" 
     const check = await checkInBrowser(html, { pngDir });
     expect(check.errors).toEqual([]);
     expect(check.externalRequests).toEqual([]);
+    expect(check.clippedText).toEqual([]); // e.g. the mu figure's x label once lost its first letters at the left edge
     expect(Object.keys(check.figures)).toEqual(FIGURES);
     for (const id of FIGURES) {
       expect(check.figures[id]?.width).toBeGreaterThan(100);
@@ -50,6 +51,7 @@ describe.skipIf(SKIP !== null)(`report in headless Chromium${SKIP === null ? "" 
       page,
       `<!DOCTYPE html><html><head><title>bad</title></head><body>
 <svg data-figure="figure-empty" width="0" height="0"></svg>
+<svg data-figure="figure-cut" width="120" height="40"><text x="-20" y="20" font-size="12">epoch</text><text x="10" y="20" font-size="12">in</text></svg>
 <img src="http://127.0.0.1:9/missing.png">
 <script>console.error("drawn wrong"); throw new Error("boom");</script></body></html>`,
     );
@@ -57,5 +59,6 @@ describe.skipIf(SKIP !== null)(`report in headless Chromium${SKIP === null ? "" 
     expect(check.errors).toEqual(expect.arrayContaining(["console: drawn wrong", expect.stringMatching(/^page: .*boom/)]));
     expect(check.externalRequests).toEqual(["http://127.0.0.1:9/missing.png"]);
     expect(check.figures["figure-empty"]).toEqual({ width: 0, height: 0 });
+    expect(check.clippedText).toEqual(["figure-cut: epoch"]);
   });
 });

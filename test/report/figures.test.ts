@@ -6,7 +6,7 @@ import { displayPath, metricsTable, metricsTableHtml } from "../../src/report/me
 import { intervalLabel, muFigure } from "../../src/report/mu-figure.js";
 import type { CurveAnswer, CurveRequest } from "../../src/report/python-curves.js";
 import { deadFigure, deadSpread, hasLossStats } from "../../src/report/dead-figure.js";
-import { rewardSpread } from "../../src/report/rewards-figure.js";
+import { rewardSpread, rewardsFigure } from "../../src/report/rewards-figure.js";
 import { median, readReportRun } from "../../src/report/run-data.js";
 import { ReportError, curveRequest, referenceMargin, writeReport } from "../../src/report/index.js";
 import { M, syntheticLossStats, writeSyntheticRun } from "./synthetic-run.js";
@@ -123,6 +123,50 @@ describe("dead examples", () => {
     expect(html).toContain('<section id="figure-dead">');
     expect(html).toContain("Not drawn: this run&#39;s journal has no lossStats");
     expect(html).not.toContain('data-figure="figure-dead"');
+  });
+});
+
+/** Pixel x of each numeric x-axis tick of the first panel (tick labels: size 11, centred). */
+function xTicks(svg: string): Map<number, number> {
+  const panel = svg.split('class="panel"')[1] ?? "";
+  const ticks = [...panel.matchAll(/<text x="([-\d.]+)" y="[-\d.]+" font-family="sans-serif" font-size="11" text-anchor="middle">([-\d.]+)<\/text>/g)];
+  return new Map(ticks.map((match) => [Number(match[2]), Number(match[1])]));
+}
+
+/** Pixel x of every dot of the first panel. */
+function dotXs(svg: string): number[] {
+  const panel = svg.split('class="panel"')[1] ?? "";
+  return [...(panel.split('class="legend"')[0] ?? "").matchAll(/<circle cx="([-\d.]+)"/g)].map((match) => Number(match[1]));
+}
+
+describe("epochs on the x axis: 1..E as the console counts them", () => {
+  it("rewards of journal epoch e sit at the tick e + 1", () => {
+    const epochs = [0, 1, 2, 3, 4].map((epoch) => ({ epoch, rewards: [0.5 + epoch / 100] }));
+    const svg = rewardsFigure(epochs, "top1");
+    const ticks = xTicks(svg);
+    expect([...ticks.keys()]).toEqual([1, 2, 3, 4, 5]);
+    expect(dotXs(svg)).toEqual([1, 2, 3, 4, 5].map((epoch) => ticks.get(epoch)));
+  });
+
+  it("dead examples of journal epoch e sit at the tick e + 1", () => {
+    const one = { examples: 10, flooredShare: 0, deadShare: 0.2, meanC: 0.8, tDeadShare: 0, meanTSlope: 1 };
+    const svg = deadFigure([0, 1, 2, 3, 4].map((epoch) => ({ epoch, best: 0, lossStats: [one] })));
+    const ticks = xTicks(svg);
+    expect([...ticks.keys()]).toEqual([1, 2, 3, 4, 5]);
+    // each sample, then the winner (the same sample here)
+    const onTicks = [1, 2, 3, 4, 5].map((epoch) => ticks.get(epoch));
+    expect(dotXs(svg)).toEqual([...onTicks, ...onTicks]);
+  });
+
+  it("mu after epoch e sits at the tick e, mu_0 at 0, under a label that fits the panel", () => {
+    const mu = [0, 1, 2, 3, 4, 5].map((e) => [1, 1, 0, 0, 1, 1, 0, 0].map((value) => value + e / 100));
+    const svg = muFigure(mu, M);
+    const ticks = xTicks(svg);
+    expect([...ticks.keys()]).toEqual([0, 1, 2, 3, 4, 5]);
+    const path = /class="series"[^>]* d="([^"]+)"/.exec(svg)?.[1] ?? "";
+    const xs = [...path.matchAll(/[ML]([-\d.]+) /g)].map((match) => Number(match[1]));
+    expect(xs).toEqual([0, 1, 2, 3, 4, 5].map((e) => ticks.get(e)));
+    expect(svg).toContain(">epochs done (0: mu_0)</text>");
   });
 });
 
