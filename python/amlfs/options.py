@@ -1,19 +1,20 @@
-"""``baseline.options``: each baseline declares its options with defaults; anything else is an error.
+"""Config options as data: each baseline (``baseline.options``) and each head (``head.options``)
+declares its options with defaults; anything else is an error.
 
 An option is data: a ``kind`` (one of :data:`OPTION_KINDS`), a default, the ``expected``
 phrase of its error message and, for ``oneOf``, the ``choices``. The catalog
 (``proto/catalog.json``, :mod:`amlfs.catalog`) carries the same data to the TypeScript
 side, which checks each kind the same way (``src/schema/options.ts``; both suites read
 ``proto/vectors/options/kinds.json``), so a misspelt or mistyped option is a config error at
-``amlfs validate`` time, not in the worker.
+``amlfs validate`` time, not in the worker. :data:`NESTED_KINDS` are checked by Python only:
+they describe options nested inside an ``object`` option (``cosface``'s ``headOptions``),
+which the catalog does not list.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Sequence, Tuple
-
-from .errors import BaselineError
+from typing import Any, Callable, Dict, Mapping, Sequence, Tuple, Type
 
 
 def _number(value: Any) -> bool:
@@ -48,6 +49,14 @@ OPTION_KINDS: Dict[str, Check] = {
     "object": lambda v, _: isinstance(v, Mapping),
 }
 
+#: kind -> check(value, choices), for options inside an ``object`` option (not in the catalog).
+NESTED_KINDS: Dict[str, Check] = {
+    "finiteNumber": lambda v, _: _number(v),
+    "angleRad": lambda v, _: _number(v) and 0 <= v < math.pi,
+}
+
+_CHECKS: Dict[str, Check] = {**OPTION_KINDS, **NESTED_KINDS}
+
 
 @dataclass(frozen=True)
 class Option:
@@ -57,13 +66,13 @@ class Option:
     choices: Tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
-        if self.kind not in OPTION_KINDS:
-            raise ValueError(f"option kind: expected one of {', '.join(OPTION_KINDS)}, got {self.kind!r}")
+        if self.kind not in _CHECKS:
+            raise ValueError(f"option kind: expected one of {', '.join(_CHECKS)}, got {self.kind!r}")
         if (self.kind == "oneOf") != bool(self.choices):
             raise ValueError(f"option choices: expected choices exactly for kind oneOf, got {self.choices!r}")
 
     def accepts(self, value: Any) -> bool:
-        return OPTION_KINDS[self.kind](value, self.choices)
+        return _CHECKS[self.kind](value, self.choices)
 
     def describe(self) -> Dict[str, Any]:
         """The JSON form of the catalog: ``{kind, default, expected, choices?}``."""
@@ -128,18 +137,27 @@ def mapping(default: Mapping[str, Any]) -> Option:
     return Option("object", dict(default), "an object")
 
 
-def parse_options(baseline: str, given: Mapping[str, Any], spec: Mapping[str, Option]) -> Dict[str, Any]:
-    """``given`` checked against ``spec`` with defaults filled in."""
+def finite_number(default: float, unit: str) -> Option:
+    return Option("finiteNumber", default, f"a finite number ({unit})")
+
+
+def angle_rad(default: float) -> Option:
+    return Option("angleRad", default, "a number in [0, pi) (radians)")
+
+
+def check_options(given: Mapping[str, Any], spec: Mapping[str, Option], *, where: str, owner: str,
+                  error: Type[Exception]) -> Dict[str, Any]:
+    """``given`` checked against ``spec`` with defaults filled in; errors are ``error`` naming
+    ``where.<option>`` (``baseline.options.lr``) and, for an unknown option, ``owner`` (``sft``)."""
     if not isinstance(given, Mapping):
-        raise BaselineError(f"`baseline.options`: expected an object, got {given!r}")
+        raise error(f"`{where}`: expected an object, got {given!r}")
     unknown = sorted(set(given) - set(spec))
     if unknown:
-        raise BaselineError(f"`baseline.options.{unknown[0]}`: unknown option for {baseline} "
-                            f"(known: {', '.join(sorted(spec))})")
+        raise error(f"`{where}.{unknown[0]}`: unknown option for {owner} (known: {', '.join(sorted(spec)) or 'none'})")
     out = {}
     for name, option in spec.items():
         value = given.get(name, option.default)
         if not option.accepts(value):
-            raise BaselineError(f"`baseline.options.{name}`: expected {option.expected}, got {value!r}")
+            raise error(f"`{where}.{name}`: expected {option.expected}, got {value!r}")
         out[name] = value
     return out

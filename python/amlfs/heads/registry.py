@@ -8,10 +8,11 @@ values of the wrong kind, raise a :class:`HeadError` naming ``head.name`` or
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
+from ..options import (Option, angle_rad, boolean, check_options, finite_number, non_negative_number, positive_int,
+                       positive_number)
 from . import arcface, cosface, searched, sphereface
 from .arcface import ArcFaceHead
 from .base import Head
@@ -21,14 +22,8 @@ from .searched import SearchedHead
 from .softmax import SoftmaxHead
 from .sphereface import SphereFaceHead
 
-
-@dataclass(frozen=True)
-class HeadOption:
-    """A config option: its default, a check and what it expects (for the error message)."""
-
-    default: Any
-    check: Callable[[Any], bool]
-    expected: str
+#: A head's config option: the option kinds of :mod:`amlfs.options`, as for baselines.
+HeadOption = Option
 
 
 @dataclass(frozen=True)
@@ -37,31 +32,14 @@ class HeadSpec:
 
     name: str
     build: Callable[..., Head]
-    options: Mapping[str, HeadOption]
+    options: Mapping[str, Option]
     kwargs: Mapping[str, str]  # option name -> keyword of ``build``
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def positive_number(default: float) -> HeadOption:
-    return HeadOption(default, lambda v: _number(v) and v > 0, "a positive number")
-
-
-def non_negative_number(default: float) -> HeadOption:
-    return HeadOption(default, lambda v: _number(v) and v >= 0, "a non-negative number")
-
-
-def positive_int(default: int) -> HeadOption:
-    return HeadOption(default, lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
-                      "a positive integer")
 
 
 _HEADS: Dict[str, HeadSpec] = {}
 
 
-def register_head(name: str, build: Callable[..., Head], options: Mapping[str, HeadOption],
+def register_head(name: str, build: Callable[..., Head], options: Mapping[str, Option],
                   kwargs: Optional[Mapping[str, str]] = None) -> HeadSpec:
     """Register ``build`` as head ``name``; ``kwargs`` maps option names to keywords (default: same name)."""
     if name in _HEADS:
@@ -86,19 +64,7 @@ def parse_head_options(name: str, given: Optional[Mapping[str, Any]] = None) -> 
     """``given`` checked against head ``name``'s options, defaults filled in (keys are option names)."""
     spec = get_head(name)
     given = {} if given is None else given
-    if not isinstance(given, Mapping):
-        raise HeadError(f"`head.options`: expected an object, got {given!r}")
-    unknown = sorted(set(given) - set(spec.options))
-    if unknown:
-        known = ", ".join(sorted(spec.options)) or "none"
-        raise HeadError(f"`head.options.{unknown[0]}`: unknown option for head {name!r} (known: {known})")
-    out = {}
-    for option, rule in spec.options.items():
-        value = given.get(option, rule.default)
-        if not rule.check(value):
-            raise HeadError(f"`head.options.{option}`: expected {rule.expected}, got {value!r}")
-        out[option] = value
-    return out
+    return check_options(given, spec.options, where="head.options", owner=f"head {name!r}", error=HeadError)
 
 
 def build_head(name: str, embedding_dim: int, num_classes: int, options: Optional[Mapping[str, Any]] = None) -> Head:
@@ -119,13 +85,12 @@ register_head("sphereface", SphereFaceHead, {
     "lambdaPower": "lambda_power", "lambdaMin": "lambda_min"})
 register_head("cosface", CosFaceHead, {
     "scale": positive_number(cosface.SCALE),
-    "marginCos": HeadOption(cosface.MARGIN_COS, _number, "a finite number (cosine units)"),
+    "marginCos": finite_number(cosface.MARGIN_COS, "cosine units"),
 }, {"scale": "scale", "marginCos": "margin_cos"})
 register_head("arcface", ArcFaceHead, {
     "scale": positive_number(arcface.SCALE),
-    "marginRad": HeadOption(arcface.MARGIN_RAD, lambda v: _number(v) and 0 <= v < math.pi,
-                            "a number in [0, pi) (radians)"),
-    "easyMargin": HeadOption(False, lambda v: isinstance(v, bool), "true or false"),
+    "marginRad": angle_rad(arcface.MARGIN_RAD),
+    "easyMargin": boolean(False),
 }, {"scale": "scale", "marginRad": "margin_rad", "easyMargin": "easy_margin"})
 register_head("searched", SearchedHead, {
     "scale": positive_number(searched.SCALE),
