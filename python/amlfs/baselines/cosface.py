@@ -26,14 +26,14 @@ from __future__ import annotations
 from typing import Any, Mapping, Optional
 
 import torch
-from torch import nn
 
 from ..checkpoint import load_model_state
 from ..data.face import load_face_dataset
 from ..data.face.validation import DEFAULT_PAIRS_PER_FOLD
 from ..data.rng import round_half_up
-from ..heads import Head, HeadError, build_head, head_names
+from ..heads import HeadError, build_head, head_names
 from ..models import SphereFaceNet
+from ..models.face_net import FaceNet
 from .errors import BaselineError
 from .face_recipe import FaceConfig, FaceRecipe
 from .options import (boolean, fraction, int_list, mapping, non_negative_int, non_negative_number, one_of,
@@ -63,21 +63,6 @@ OPTIONS = {
     "evalBatchSize": positive_int(256),
     "numWorkers": non_negative_int(4),
 }
-
-
-class FaceNet(nn.Module):
-    """The embedding network and its head: ``embed(x) -> [N, D]``, ``head`` owning ``weight [C, D]``."""
-
-    def __init__(self, trunk: nn.Module, head: Head):
-        super().__init__()
-        self.trunk = trunk
-        self.head = head
-
-    def embed(self, x: torch.Tensor) -> torch.Tensor:
-        return self.trunk(x)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.trunk(x)
 
 
 def milestone_iterations(options: Mapping[str, Any], total_iterations: int) -> tuple:

@@ -32,50 +32,32 @@ from typing import Any, List, Mapping
 import torch
 from torch import nn
 
-from ..data.reid_registry import load_reid_dataset
-from ..models.mgn_net import MgnNet, MgnOutputs
 from ..loss.linear_head import cosine_and_scale
+from ..models.mgn_net import MgnNet, MgnOutputs
 from .errors import BaselineError
-from .options import (boolean, epoch_list, fraction, int_or_null, non_negative_int, non_negative_number, one_of,
-                      parse_options, path_or_null, positive_int, positive_number)
+from .options import non_negative_number, positive_int, positive_number
 from .recipe import EpochStats, SoftmaxBranch
 from .registry import register_baseline
+from .reid_common import (REID_DATASETS, config_from_options, image_options, reid_options, reid_setup,
+                          schedule_options, sgd_options)
 from .reid_recipe import ReidRecipe
-from .sft import imagenet_backbone
-from .spherereid import config_from_options
+
+__all__ = ["OPTIONS", "RECIPE_EPOCHS", "MgnLoss", "MgnRecipe", "batch_hard_triplet_loss", "build_mgn",
+           "config_from_options"]
 
 log = logging.getLogger("amlfs.baselines.mgn")
 
 RECIPE_EPOCHS = 80
 NUM_GLOBAL = 3
 
-OPTIONS = {
-    "p": positive_int(16),
-    "k": positive_int(4),
-    "heightPx": positive_int(384),
-    "widthPx": positive_int(128),
-    "cropHeightPx": int_or_null(),
-    "cropWidthPx": int_or_null(),
-    "paddingPx": non_negative_int(0),
-    "erasingP": fraction(0.0),
-    "optimizer": one_of("sgd", ("sgd", "adam")),
-    "lr": positive_number(1e-2),
-    "momentum": fraction(0.9),
-    "weightDecay": non_negative_number(5e-4),
-    "recipeEpochs": positive_int(RECIPE_EPOCHS),
-    "warmupEpochs": non_negative_int(0),
-    "warmupStartLr": positive_number(1e-3),
-    "milestoneEpochs": epoch_list((40, 60)),
-    "gamma": positive_number(0.1),
-    "reducedDim": positive_int(256),
-    "tripletMargin": positive_number(1.2),
-    "tripletWeight": non_negative_number(1.0),
-    "pretrainedPath": path_or_null(),
-    "flipTest": boolean(True),
-    "evalBatchSize": positive_int(128),
-    "numWorkers": non_negative_int(4),
-    "strict": boolean(True),
-}
+OPTIONS = reid_options(
+    k=4,
+    images=image_options(size_px=(384, 128), crop_px=None, test_size=False),
+    optimizer=sgd_options(lr=1e-2, weight_decay=5e-4),
+    schedule=schedule_options(RECIPE_EPOCHS, warmup_epochs=0, warmup_start_lr=1e-3, milestone_epochs=(40, 60)),
+    network={"reducedDim": positive_int(256), "tripletMargin": positive_number(1.2),
+             "tripletWeight": non_negative_number(1.0)},
+)
 
 
 def batch_hard_triplet_loss(features: torch.Tensor, target: torch.Tensor, margin: float) -> torch.Tensor:
@@ -130,15 +112,13 @@ class MgnRecipe(ReidRecipe):
         return [SoftmaxBranch(*cosine_and_scale(f, w), y) for f, w in zip(outputs.features, outputs.weights)]
 
 
-@register_baseline("mgn", datasets=("market1501", "dukemtmc-reid"), recipe=MgnRecipe, options=OPTIONS)
+@register_baseline("mgn", datasets=REID_DATASETS, recipe=MgnRecipe, options=OPTIONS)
 def build_mgn(experiment: Mapping[str, Any], device: torch.device) -> ReidRecipe:
-    options = parse_options("mgn", experiment["baseline"].get("options", {}), OPTIONS)
-    config = config_from_options(options, experiment["search"]["epochs"])
-    data = load_reid_dataset(experiment["dataset"], strict=options["strict"])
-    backbone = imagenet_backbone("mgn", options["pretrainedPath"], log)
+    setup = reid_setup("mgn", experiment, OPTIONS, log)
+    options = setup.options
 
     def make_model(num_classes: int) -> MgnNet:
-        return MgnNet(num_classes, options["reducedDim"], backbone, where=str(options["pretrainedPath"]))
+        return MgnNet(num_classes, options["reducedDim"], setup.backbone, where=str(options["pretrainedPath"]))
 
-    return MgnRecipe(data, make_model, config, device, experiment.get("seed", 0),
+    return MgnRecipe(setup.data, make_model, setup.config, device, experiment.get("seed", 0),
                      triplet_margin=float(options["tripletMargin"]), triplet_weight=float(options["tripletWeight"]))

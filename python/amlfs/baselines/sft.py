@@ -26,141 +26,45 @@ of a 100-epoch run. As in ``spherereid``, the schedule is in epochs of the
 ``round_half_up(e * search.epochs / recipeEpochs)``.
 
 ImageNet weights: ``pretrainedPath`` (a local torchvision ResNet-50 ``.pth``), as ``spherereid``.
-This module also holds :func:`imagenet_backbone`, shared with ``mgn``.
 """
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 
-from ..checkpoint import CheckpointError
-from ..data.reid_registry import load_reid_dataset
-from ..models import PretrainedWeightsError, ResNet50
-from .errors import BaselineError
-from .options import (boolean, epoch_list, fraction, int_or_null, non_negative_int, non_negative_number, one_of,
-                      parse_options, path_or_null, positive_int, positive_number)
+from ..models.sft_net import SftNet, SpectralFeatureTransform, spectral_feature_transform
+from .options import one_of, positive_int, positive_number
 from .registry import register_baseline
+from .reid_common import (REID_DATASETS, config_from_options, image_options, reid_options, reid_setup,
+                          schedule_options, sgd_options)
 from .reid_recipe import ReidRecipe
-from .spherereid import config_from_options
+
+__all__ = ["OPTIONS", "RECIPE_EPOCHS", "SftNet", "SpectralFeatureTransform", "build_sft", "config_from_options",
+           "spectral_feature_transform"]
 
 log = logging.getLogger("amlfs.baselines.sft")
 
 RECIPE_EPOCHS = 100
 
-OPTIONS = {
-    "p": positive_int(16),
-    "k": positive_int(8),
-    "heightPx": positive_int(256),
-    "widthPx": positive_int(128),
-    "cropHeightPx": positive_int(256),
-    "cropWidthPx": positive_int(128),
-    "testHeightPx": int_or_null(),
-    "testWidthPx": int_or_null(),
-    "paddingPx": non_negative_int(10),
-    "erasingP": fraction(0.0),
-    "optimizer": one_of("sgd", ("sgd", "adam")),
-    "lr": positive_number(0.1),
-    "momentum": fraction(0.9),
-    "weightDecay": non_negative_number(5e-4),
-    "recipeEpochs": positive_int(RECIPE_EPOCHS),
-    "warmupEpochs": non_negative_int(10),
-    "warmupStartLr": positive_number(0.01),
-    "milestoneEpochs": epoch_list((40, 70)),
-    "gamma": positive_number(0.1),
-    "scale": positive_number(15.0),
-    "temperature": positive_number(0.1),
-    "embeddingDim": positive_int(512),
-    "lastStride": one_of(1, (1, 2)),
-    "pretrainedPath": path_or_null(),
-    "flipTest": boolean(True),
-    "evalBatchSize": positive_int(128),
-    "numWorkers": non_negative_int(4),
-    "strict": boolean(True),
-}
+OPTIONS = reid_options(
+    k=8,
+    images=image_options(size_px=(256, 128), crop_px=(256, 128), padding_px=10),
+    optimizer=sgd_options(lr=0.1, weight_decay=5e-4),
+    schedule=schedule_options(RECIPE_EPOCHS, warmup_epochs=10, warmup_start_lr=0.01, milestone_epochs=(40, 70)),
+    network={"scale": positive_number(15.0), "temperature": positive_number(0.1), "embeddingDim": positive_int(512),
+             "lastStride": one_of(1, (1, 2))},
+)
 
 
-def spectral_feature_transform(x: torch.Tensor, temperature: float) -> torch.Tensor:
-    """``softmax_rows(x x^T / temperature) @ x`` for a batch ``x`` of ``[N, D]`` (unit rows); ``[N, D]``."""
-    return torch.softmax(x @ x.t() / temperature, dim=1) @ x
-
-
-class SpectralFeatureTransform(nn.Module):
-    """:func:`spectral_feature_transform` in training mode, the identity in evaluation mode."""
-
-    def __init__(self, temperature: float = 0.1):
-        super().__init__()
-        self.temperature = float(temperature)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return spectral_feature_transform(x, self.temperature) if self.training else x
-
-    def extra_repr(self) -> str:
-        return f"temperature={self.temperature}"
-
-
-class SftNet(nn.Module):
-    """``branch(x) -> (cosine [N, C], s)`` through the SFT layer; ``features(x) -> [N, D]`` unit rows, no SFT."""
-
-    def __init__(self, num_classes: int, embedding_dim: int = 512, scale: float = 15.0, temperature: float = 0.1,
-                 last_stride: int = 1):
-        super().__init__()
-        self.backbone = ResNet50(last_stride=last_stride)
-        self.fc = nn.Linear(self.backbone.out_channels, embedding_dim)
-        self.bn = nn.BatchNorm1d(embedding_dim)
-        self.prelu = nn.PReLU(embedding_dim)
-        self.sft = SpectralFeatureTransform(temperature)
-        self.classifier = nn.Linear(embedding_dim, num_classes, bias=False)  # only its direction is used
-        nn.init.kaiming_normal_(self.fc.weight, mode="fan_out")
-        nn.init.zeros_(self.fc.bias)
-        nn.init.normal_(self.classifier.weight, std=0.01)
-        self.scale = float(scale)
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The unit embedding ``[N, embedding_dim]`` (FC - BN - PReLU - L2), without the SFT layer."""
-        pooled = F.adaptive_avg_pool2d(self.backbone.features(x), 1).flatten(1)
-        return F.normalize(self.prelu(self.bn(self.fc(pooled))), dim=1)
-
-    def branch(self, x: torch.Tensor):
-        """AM-softmax inputs: ``cosine [N, C]`` of the SFT-transformed embeddings and class weights, and ``s``."""
-        transformed = self.sft(self.features(x))
-        cosine = F.normalize(transformed, dim=1) @ F.normalize(self.classifier.weight, dim=1).t()
-        return cosine, self.scale
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x)
-
-
-def imagenet_backbone(baseline: str, path: Optional[str], logger: logging.Logger):
-    """The ResNet-50 backbone state from ``path`` (checked once), or None with a warning."""
-    if path is None:
-        logger.warning("%s: no `baseline.options.pretrainedPath`; the ResNet-50 backbone trains from scratch "
-                       "(give a local torchvision ImageNet resnet50 .pth for the paper's setting)", baseline)
-        return None
-    probe = ResNet50(last_stride=1)
-    try:
-        probe.load_pretrained(path)
-    except (PretrainedWeightsError, CheckpointError) as error:
-        raise BaselineError(f"`baseline.options.pretrainedPath`: {error}") from error
-    logger.info("%s: ImageNet backbone from %s", baseline, path)
-    return probe.backbone_state_dict()
-
-
-@register_baseline("sft", datasets=("market1501", "dukemtmc-reid"), recipe=ReidRecipe, options=OPTIONS)
+@register_baseline("sft", datasets=REID_DATASETS, recipe=ReidRecipe, options=OPTIONS)
 def build_sft(experiment: Mapping[str, Any], device: torch.device) -> ReidRecipe:
-    options = parse_options("sft", experiment["baseline"].get("options", {}), OPTIONS)
-    config = config_from_options(options, experiment["search"]["epochs"])
-    data = load_reid_dataset(experiment["dataset"], strict=options["strict"])
-    backbone = imagenet_backbone("sft", options["pretrainedPath"], log)
+    setup = reid_setup("sft", experiment, OPTIONS, log)
+    options = setup.options
 
     def make_model(num_classes: int) -> SftNet:
-        model = SftNet(num_classes, options["embeddingDim"], float(options["scale"]), float(options["temperature"]),
-                       options["lastStride"])
-        if backbone is not None:
-            model.backbone.load_backbone_state(backbone, where=options["pretrainedPath"])
-        return model
+        return setup.with_backbone(SftNet(num_classes, options["embeddingDim"], float(options["scale"]),
+                                          float(options["temperature"]), options["lastStride"]))
 
-    return ReidRecipe(data, make_model, config, device, experiment.get("seed", 0))
+    return ReidRecipe(setup.data, make_model, setup.config, device, experiment.get("seed", 0))

@@ -1,5 +1,6 @@
-"""Backbones owned by the project (no torchvision): ResNet-50 with torchvision-compatible weights, and
-the 20-layer SphereFace / CosFace face network."""
+"""The networks (no torchvision): ResNet-50 with torchvision-compatible weights, the 20-layer SphereFace /
+CosFace face network, and the networks of the baselines (each in its own file: ``spherereid_net``,
+``sft_net``, ``mgn_net``, ``face_net``)."""
 from .resnet50 import Bottleneck, PretrainedWeightsError, ResNet50
 from .sphereface_net import SphereFaceNet
 
