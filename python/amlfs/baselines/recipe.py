@@ -15,7 +15,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 
-from ..worker.errors import TaskFailed
+from ..task_errors import NonFiniteLoss, TaskFailed
+from ..training_task import TrainingTask
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,6 @@ class SoftmaxBranch:
     cosine: torch.Tensor
     scale: Any
     target: torch.Tensor
-
-
-class NonFiniteLoss(TaskFailed):
-    """The training loss became NaN or infinite; the message is the task's failure reason."""
 
 
 class Recipe(ABC):
@@ -67,7 +64,7 @@ class Recipe(ABC):
         """Rebuild the initial weights from ``seed`` and reset optimizer and scheduler (``initRequest``)."""
 
     @abstractmethod
-    def train_epoch(self, task: Any, loss_fn: torch.nn.Module) -> EpochStats:
+    def train_epoch(self, task: TrainingTask, loss_fn: torch.nn.Module) -> EpochStats:
         """Train one epoch with ``loss_fn`` (theta already set); all randomness (data order, augmentation,
         and through :func:`seed_global_rng` dropout) follows from ``task.generator()``.
 
@@ -102,7 +99,7 @@ class EpochLoop:
     parts (``model.features``, ``model.branch``) that a DDP wrapper's ``forward`` would not see.
     """
 
-    def __init__(self, task: Any, optimizer: torch.optim.Optimizer, steps: int):
+    def __init__(self, task: TrainingTask, optimizer: torch.optim.Optimizer, steps: int):
         self.task, self.optimizer, self.steps = task, optimizer, steps
         self.started = time.monotonic()
         self.done = self.seen = 0

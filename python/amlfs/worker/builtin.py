@@ -35,6 +35,7 @@ from .cli import connect_kwargs, parse_worker_args
 from .errors import ControllerLost, SessionClosed, ShutdownRequested, TaskFailed, WorkerError
 from .group import Group, Leader, follow, group_from_env, join, leave, receive_experiment, sum_loss_stats
 from .logs import configure_logging
+from .reward import reward_metric, reward_of
 from .settings import ENV_WORKER_ID
 
 log = logging.getLogger("amlfs.worker")
@@ -75,14 +76,7 @@ def _run(session, group: Optional[Group]) -> None:
              experiment["dataset"]["kind"], sizes["train"], sizes["val"], sizes["test"])
     session.attach(model=recipe.model, optimizer=recipe.optimizer, scheduler=recipe.scheduler,
                    initialize=recipe.initialize)
-    metric = (experiment.get("reward") or {}).get("metric", recipe.reward_metric)
-
-    def reward(metrics: Dict[str, float]) -> float:
-        if metric not in metrics:
-            raise TaskFailed(f"`reward.metric` {metric!r} is not measured by this baseline "
-                             f"(it measures {', '.join(sorted(metrics))})")
-        return metrics[metric]
-
+    metric = reward_metric(experiment, recipe.reward_metric)
     leader = None if group is None else Leader(group, recipe.model, recipe.optimizer, recipe.scheduler)
     losses: Dict[int, SearchedSoftmaxLoss] = {}  # by M
     for task in session.tasks():
@@ -98,13 +92,13 @@ def _run(session, group: Optional[Group]) -> None:
                 started = time.monotonic()
                 metrics = recipe.evaluate(task.split)
                 eval_ms = (time.monotonic() - started) * 1000.0
-                task.report(reward=reward(metrics), metrics=metrics, train_loss=stats.mean_loss,
+                task.report(reward=reward_of(metrics, metric), metrics=metrics, train_loss=stats.mean_loss,
                             timings_ms={"train": stats.train_ms, "eval": eval_ms},
                             loss_stats=loss_fn.stats.summary())
             else:
                 started = time.monotonic()
                 metrics = recipe.evaluate(task.split)
-                task.report(reward=reward(metrics), metrics=metrics,
+                task.report(reward=reward_of(metrics, metric), metrics=metrics,
                             timings_ms={"eval": (time.monotonic() - started) * 1000.0})
     if leader is not None:
         leader.shutdown()

@@ -1,4 +1,12 @@
-"""Errors of the worker layer (transport, session, built-in worker)."""
+"""Errors of the worker layer (transport, session, built-in worker).
+
+:class:`TaskFailed` and :class:`NonFiniteLoss`, which recipes raise too, live in
+:mod:`amlfs.task_errors` and are re-exported here.
+"""
+from ..task_errors import NonFiniteLoss, TaskFailed
+
+__all__ = ["ConfigError", "ControllerLost", "HeaderError", "NonFiniteLoss", "SessionClosed", "ShutdownRequested",
+           "TaskFailed", "WorkerError"]
 
 
 class WorkerError(RuntimeError):
@@ -37,10 +45,6 @@ class ControllerLost(SessionClosed):
     def __init__(self, message: str, exit_code: int = 4):
         super().__init__(message)
         self.exit_code = exit_code
-
-
-class TaskFailed(Exception):
-    """Raise inside ``with task:`` to fail the task with exactly this message as the reason."""
 
 
 class HeaderError(ValueError):

@@ -36,6 +36,7 @@ import torch
 import torch.distributed as dist
 
 from ..checkpoint import pack_state, unpack_state
+from ..training_task import HeaderedTask
 from .errors import TaskFailed, WorkerError
 
 log = logging.getLogger("amlfs.worker")
@@ -200,7 +201,7 @@ class Leader:
     def send_experiment(group: Group, experiment: Dict[str, Any]) -> None:
         send(group, {"type": "experiment", "experiment": experiment})
 
-    def start_train(self, task: Any) -> None:
+    def start_train(self, task: HeaderedTask) -> None:
         """Before training ``task`` (its start state already loaded here): the followers load the same state."""
         fresh = task.start != self._handed
         data = pack_state(*self._objects, epoch=max(task.start_epoch, 0)).data if fresh else None
@@ -214,28 +215,9 @@ class Leader:
 # ---- follower -------------------------------------------------------------------------------
 
 
-class FollowerTask:
-    """What a follower's recipe sees of a train task: the fields of :class:`amlfs.worker.Task` that
-    training reads; ``progress`` sends nothing (the leader reports)."""
-
-    def __init__(self, header: Dict[str, Any], start_epoch: int):
-        self.header = header
-        self.id: str = header["taskId"]
-        self.kind: str = header["kind"]
-        self.epoch: int = header["epoch"]
-        self.sample: int = header["sample"]
-        self.theta = tuple(float(v) for v in header["theta"])
-        self.M: int = header["M"]
-        self.t_scale_grad: str = header.get("tScaleGrad", "plain")
-        self.tau_form: str = header.get("tauForm", "linear")
-        self.start: str = header["start"]
-        self.seed: int = header["seed"]
-        self.split: str = header["split"]
-        self.start_epoch = start_epoch
-        self.is_train = self.kind == "train"
-
-    def generator(self, device: Any = "cpu") -> torch.Generator:
-        return torch.Generator(device=device).manual_seed(self.seed)
+class FollowerTask(HeaderedTask):
+    """What a follower's recipe sees of a train task: the header's fields, as :class:`amlfs.worker.Task`
+    has them, and the seeded generator; ``progress`` sends nothing (the leader reports)."""
 
     def progress(self, step: int, steps: int, loss: Optional[float] = None, *, samples: Optional[int] = None) -> bool:
         return False

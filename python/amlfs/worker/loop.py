@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, Mapping, Option
 
 from ..loss.stats import LossStats
 from .errors import TaskFailed
+from .reward import reward_metric, reward_of
 
 if TYPE_CHECKING:
     from .session import Session
@@ -46,7 +47,7 @@ def epochs(session: "Session", criterion: Any, evaluate: Callable[[str], Metrics
     and starts a replacement worker. Exceptions from ``evaluate`` fail only the task.
     The session is closed when the controller says ``shutdown``.
     """
-    metric = (session.experiment.get("reward") or {}).get("metric", "top1")
+    metric = reward_metric(session.experiment)
     try:
         for task in session.tasks():
             if not task.is_train:
@@ -97,10 +98,7 @@ def _loss_stats(criterion: Any) -> Optional[LossStats]:
 def _scored(result: Metrics, metric: str) -> "tuple[float, Dict[str, float]]":
     """``(reward, metrics)`` from what ``evaluate`` returned."""
     if isinstance(result, Mapping):
-        if metric not in result:
-            raise TaskFailed(f"evaluate() returned metrics {sorted(result)} without the reward metric {metric!r} "
-                             "(`reward.metric` of the experiment)")
-        return float(result[metric]), {str(k): float(v) for k, v in result.items()}
+        return reward_of(result, metric), {str(k): float(v) for k, v in result.items()}
     try:
         if isinstance(result, (bool, str, bytes)):
             raise TypeError(type(result).__name__)

@@ -25,31 +25,24 @@ from __future__ import annotations
 
 import copy
 import logging
-import os
-import platform
 import queue
-import socket
-import sys
-import threading
 import time
 from collections import deque
-from typing import Any, Callable, Deque, Dict, Iterator, Mapping, Optional, Tuple
+from typing import Any, Callable, Deque, Dict, Iterator, Mapping, Optional
 
 import torch
-import zmq
 
-from ..checkpoint import CheckpointError, PackedState, pack_state, unpack_state
+from ..checkpoint import CheckpointError, pack_state, unpack_state
 from .errors import ConfigError, ControllerLost, SessionClosed, ShutdownRequested, WorkerError
+from .hello import checked_sizes, hello_fields
 from .logs import configure_logging
+from .lost import exit_soon
 from .settings import Settings, resolve_settings
 from .store import StateStore
 from .task import Task
 from .transport import Event, Transport
 
 log = logging.getLogger("amlfs.worker")
-
-#: Seconds between a lost controller and the forced exit of the process (``exit_on_lost``).
-LOST_EXIT_GRACE_S = 2.0
 
 
 def connect(
@@ -133,7 +126,7 @@ class Session:
         self.progress_interval_s = progress_interval_s
         self.heartbeat_interval_ms: Optional[int] = None
         self.heartbeat_timeout_ms: Optional[int] = None
-        self._dataset_sizes = _sizes(dataset_sizes)
+        self._dataset_sizes = checked_sizes(dataset_sizes)
         self._exit_on_lost = exit_on_lost
         self._store = StateStore()
         self._transport = Transport(
@@ -274,28 +267,37 @@ class Session:
         self.close()
         return isinstance(exc, ShutdownRequested)
 
-    # ---- internals used by Task -----------------------------------------------------------
+    # ---- for Task ---------------------------------------------------------------------------
+
+    def check_open(self) -> None:
+        """Raise the :class:`SessionClosed` that ended the session (controller lost, or ``shutdown``), if any."""
+        ended = self._transport.lost or self._transport.shutdown
+        if ended is not None:
+            raise ended
+
+    def send_progress(self, fields: Dict[str, Any]) -> None:
+        """Send a task's ``progress`` message (:meth:`Task.progress` builds the fields)."""
+        self._transport.send("progress", fields)
+
+    def send_result(self, fields: Dict[str, Any]) -> None:
+        """Send a task's ``result`` message (:meth:`Task.report` and :meth:`Task.fail` build the fields)."""
+        self._transport.send("result", fields)
+
+    def hold_trained(self, task_id: str, epoch: int) -> float:
+        """Pack the attached objects as the trained state of ``task_id`` (``epoch`` epochs completed)
+        and hold it for the controller; returns the milliseconds it took."""
+        started = time.monotonic()
+        self._store.hold(task_id, pack_state(self._model, self._optimizer, self._scheduler, epoch=epoch))
+        return (time.monotonic() - started) * 1000.0
+
+    # ---- internals ------------------------------------------------------------------------
 
     def _open_for_results(self) -> bool:
         return self._transport.lost is None and self._transport.shutdown is None
 
-    def _check_open(self) -> None:
-        if self._transport.lost is not None:
-            raise self._transport.lost
-        if self._transport.shutdown is not None:
-            raise self._transport.shutdown
-
-    def _pack_trained(self, task: Task) -> Tuple[PackedState, float]:
-        started = time.monotonic()
-        packed = pack_state(self._model, self._optimizer, self._scheduler, epoch=task.start_epoch + 1)
-        self._store.hold(task.id, packed)
-        return packed, (time.monotonic() - started) * 1000.0
-
-    # ---- internals ------------------------------------------------------------------------
-
     def _open(self) -> None:
         self._transport.start()
-        hello_id = self._transport.send("hello", self._hello_fields(), expect_reply=True)
+        hello_id = self._transport.send("hello", hello_fields(self.device, self.threads, self.adapter, self._dataset_sizes), expect_reply=True)
         log.info("connecting to %s as %s (run %s, device %s)", self.endpoint, self.worker_id, self.run_id, self.device)
         try:
             while True:
@@ -317,22 +319,6 @@ class Session:
         self.heartbeat_interval_ms = header["heartbeatIntervalMs"]
         self.heartbeat_timeout_ms = header["heartbeatTimeoutMs"]
         log.info("welcome: heartbeat every %d ms, timeout %d ms", self.heartbeat_interval_ms, self.heartbeat_timeout_ms)
-
-    def _hello_fields(self) -> Dict[str, Any]:
-        return {
-            "pid": os.getpid(),
-            "host": socket.gethostname()[:256],
-            "device": str(self.device),
-            "threads": self.threads,
-            "versions": {
-                "python": platform.python_version(),
-                "torch": torch.__version__[:64],
-                "amlfs": _amlfs_version(),
-                "pyzmq": zmq.__version__,
-            },
-            "adapter": self.adapter[:64],
-            "datasetSizes": self._dataset_sizes,
-        }
 
     def _next(self) -> Any:
         """The next message or event for this thread (deferred ones first)."""
@@ -401,41 +387,9 @@ class Session:
             self._transport.done_waiting(msg_id)
 
     def _on_lost(self, error: ControllerLost) -> None:
-        if not self._exit_on_lost:
-            return
-
-        def exit_now() -> None:
-            sys.stderr.flush()
-            os._exit(error.exit_code)
-
-        timer = threading.Timer(LOST_EXIT_GRACE_S, exit_now)
-        timer.daemon = True
-        timer.start()
+        if self._exit_on_lost:
+            exit_soon(error)
 
 
 class _DownloadFailed(WorkerError):
     pass
-
-
-def _sizes(sizes: Optional[Mapping[str, int]]) -> Dict[str, int]:
-    if sizes is None:
-        return {"train": 0, "val": 0, "test": 0}
-    out = {}
-    for name in ("train", "val", "test"):
-        value = sizes.get(name, 0)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise WorkerError(f"Expected dataset_sizes[{name!r}] to be a non-negative integer, got {value!r}")
-        out[name] = value
-    unknown = sorted(set(sizes) - {"train", "val", "test"})
-    if unknown:
-        raise WorkerError(f"unknown dataset_sizes key {unknown[0]!r} (expected train, val, test)")
-    return out
-
-
-def _amlfs_version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("amlfs")[:64]
-    except Exception:  # not installed as a distribution (a checkout on PYTHONPATH)
-        return "0+unknown"

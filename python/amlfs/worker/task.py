@@ -5,11 +5,10 @@ import logging
 import math
 import time
 import traceback
-from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional, Tuple
-
-import torch
+from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
 
 from ..loss.stats import FIELDS as LOSS_STATS_FIELDS
+from ..training_task import HeaderedTask
 from .errors import ConfigError, SessionClosed, TaskFailed
 from .wire import finite_or_none
 
@@ -19,24 +18,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("amlfs.worker")
 
 
-class Task:
+class Task(HeaderedTask):
     """A task to run; obtained from :meth:`Session.tasks`, with the start state already loaded.
 
-    Attributes (from the ``task`` message, docs/protocol.md):
-        id: task id, e.g. ``e0003-s01-a0`` or ``final-test-a0``.
-        kind: ``"train"`` (train one epoch with ``theta``, report the validation reward)
-            or ``"evaluate"`` (report metrics of the start state on ``split``).
-        epoch, sample: position in the search.
-        theta: ``[a_t (M), b_t (M), a_tau (M), b_tau (M)]`` as a tuple of floats.
-        M: number of intervals.
-        t_scale_grad: ``"plain"`` or ``"full"``, the loss option of that name
-            (:func:`amlfs.searched_softmax_loss`), from the run's ``search.tScaleGrad``.
-        tau_form: ``"linear"`` or ``"power"``, the loss option of that name, from the
-            run's ``search.space``.
-        start: sha256 of the state the task starts from (loaded into the attached objects).
+    Attributes (from the ``task`` message, docs/protocol.md; :class:`amlfs.training_task.TaskHeader`
+    documents each, :attr:`parsed` holds them all):
+        id, kind, epoch, sample, theta, M, t_scale_grad, tau_form, start, split.
         seed: seeds ``torch`` (already applied with ``torch.manual_seed``) and the data
             order (:meth:`generator`); equal for all samples of an epoch.
-        split: ``"val"`` or ``"test"``, where the reward or metrics are measured.
         start_epoch: the epoch counter stored in the start state (epochs completed).
 
     Use it as a context manager: an exception inside ``with task:`` fails the task with
@@ -46,33 +35,13 @@ class Task:
     """
 
     def __init__(self, session: "Session", header: Dict[str, Any], start_epoch: int, load_ms: float, started: float):
+        super().__init__(header, start_epoch)
         self._session = session
-        self.header = header
-        self.id: str = header["taskId"]
-        self.kind: str = header["kind"]
-        self.epoch: int = header["epoch"]
-        self.sample: int = header["sample"]
-        self.theta: Tuple[float, ...] = tuple(float(v) for v in header["theta"])
-        self.M: int = header["M"]
-        self.t_scale_grad: str = header.get("tScaleGrad", "plain")
-        self.tau_form: str = header.get("tauForm", "linear")
-        self.start: str = header["start"]
-        self.seed: int = header["seed"]
-        self.split: str = header["split"]
-        self.start_epoch = start_epoch
         self._load_ms = load_ms
         self._started = started
         self._trained_from = time.monotonic()
         self._last_progress: Optional[float] = None
         self.done = False
-
-    @property
-    def is_train(self) -> bool:
-        return self.kind == "train"
-
-    def generator(self, device: Any = "cpu") -> torch.Generator:
-        """A fresh ``torch.Generator`` seeded with :attr:`seed` (shuffles, augmentation)."""
-        return torch.Generator(device=device).manual_seed(self.seed)
 
     def progress(self, step: int, steps: int, loss: Optional[float] = None, *, samples: Optional[int] = None) -> bool:
         """Report training progress; sent at most every ``progress_interval_s`` (and always for the last step).
@@ -85,7 +54,7 @@ class Task:
         Returns whether a message was sent. Raises :class:`SessionClosed` once the
         controller is lost or said ``shutdown``, so a long epoch stops early.
         """
-        self._session._check_open()
+        self._session.check_open()
         now = time.monotonic()
         interval = self._session.progress_interval_s
         if self._last_progress is not None and step < steps and now - self._last_progress < interval:
@@ -93,8 +62,7 @@ class Task:
         self._last_progress = now
         elapsed = now - self._trained_from
         rate = samples / elapsed if samples is not None and elapsed > 0 else None
-        self._session._transport.send(
-            "progress",
+        self._session.send_progress(
             {
                 "taskId": self.id,
                 "step": int(step),
@@ -126,7 +94,7 @@ class Task:
         ``None`` (a loss that was not measured) sends nothing. A malformed one raises
         ``ValueError`` naming the field, before anything is sent.
         """
-        self._session._check_open()
+        self._session.check_open()
         self._require_open()
         value = finite_or_none(reward) if reward is not None else None
         if self.is_train and value is None:
@@ -136,8 +104,7 @@ class Task:
         stats = None if loss_stats is None else loss_stats_fields(loss_stats)
         timings = self._timings(timings_ms)
         if self.is_train:
-            packed = self._session._pack_trained(self)
-            timings["pack"] = packed[1]
+            timings["pack"] = self._session.hold_trained(self.id, self.start_epoch + 1)
         timings["task"] = (time.monotonic() - self._started) * 1000.0
         self._send_result(True, value, metrics, train_loss, timings, None, stats)
 
@@ -194,7 +161,7 @@ class Task:
         if loss_stats is not None:
             fields["lossStats"] = loss_stats
         self.done = True
-        self._session._transport.send("result", fields)
+        self._session.send_result(fields)
 
 
 def loss_stats_fields(stats: Mapping[str, float]) -> Dict[str, Any]:
