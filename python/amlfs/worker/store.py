@@ -6,15 +6,14 @@
   built (``initRequest``), and winners this worker uploaded, so the next epoch's tasks
   need no download. At most ``max_starts`` are kept, least recently used dropped first.
 
-and the checkpoints in flight (:class:`OutgoingTransfer`, :class:`IncomingTransfer`),
-which only the I/O thread touches.
+:func:`requested_state` answers a ``checkpointRequest`` from it; the checkpoints in flight
+are in :mod:`amlfs.worker.transfers`.
 """
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional
 
 from ..checkpoint import PackedState
 from .errors import HeaderError
@@ -91,88 +90,23 @@ class StateStore:
             self._starts.popitem(last=False)
 
 
-class OutgoingTransfer:
-    """A checkpoint this worker sends in chunks (docs/protocol.md, "Checkpoint transfer").
-
-    Chunk ``i`` is ``data[i * chunk_bytes : (i + 1) * chunk_bytes]``, sent only against
-    credit: at most the receiver's window is ever unacknowledged. Slices are views, so
-    sending holds no copy of the state.
-    """
-
-    def __init__(self, transfer_id: str, data: bytes, chunk_bytes: int, now: float):
-        self.transfer_id = transfer_id
-        self.view = memoryview(data)
-        self.chunk_bytes = chunk_bytes
-        self.chunks = -(-len(data) // chunk_bytes)
-        self.next = 0
-        self.credit = 0
-        self.last_progress = now
-
-    def take(self) -> Optional[Tuple[int, int, memoryview]]:
-        """The next chunk the credit allows, as ``(index, offset, bytes)``, or ``None``."""
-        if self.credit <= 0 or self.next >= self.chunks:
-            return None
-        index, offset = self.next, self.next * self.chunk_bytes
-        self.next += 1
-        self.credit -= 1
-        return index, offset, self.view[offset : offset + self.chunk_bytes]
-
-    @property
-    def done(self) -> bool:
-        return self.next >= self.chunks
-
-
-class IncomingTransfer:
-    """A checkpoint this worker receives in chunks, written in order into the buffer the
-    state will live in (its size is announced), hashed as it comes; one chunk of credit
-    is granted per chunk written, so ZeroMQ never buffers more than the window.
-    """
-
-    def __init__(self, header: Dict[str, Any], now: float):
-        self.header = header
-        self.transfer_id: str = header["transferId"]
-        self.size_bytes: int = header["sizeBytes"]
-        self.chunk_bytes: int = header["chunkBytes"]
-        self.chunks = -(-self.size_bytes // self.chunk_bytes)
-        self.buffer = bytearray(self.size_bytes)
-        self.hasher = hashlib.sha256()
-        self.next = 0
-        self.credited = 0
-        self.last_progress = now
-
-    def grant(self, window: int) -> int:
-        """Chunks of credit to grant now: the window at first, then one per chunk written."""
-        chunks = min(window if self.credited == 0 else 1, self.chunks - self.credited)
-        self.credited += max(chunks, 0)
-        return max(chunks, 0)
-
-    def accept(self, index: int, offset: int, data: bytes, msg_id: Optional[str] = None) -> None:
-        """Write chunk ``index``; :class:`HeaderError` naming the field when it is not the one due."""
-        expected_len = min(self.chunk_bytes, self.size_bytes - offset) if offset < self.size_bytes else 0
-        if index != self.next:
-            raise HeaderError("index", f"`index`: expected chunk {self.next} next, got {index}", msg_id)
-        if index >= self.credited:
-            raise HeaderError("index", f"`index`: chunk {index} is beyond the {self.credited} chunks of credit", msg_id)
-        if offset != index * self.chunk_bytes:
-            raise HeaderError("offset", f"`offset`: chunk {index} starts at {index * self.chunk_bytes}, got {offset}", msg_id)
-        if len(data) != expected_len:
-            raise HeaderError("payload", f"`payload`: chunk {index} has {expected_len} bytes, got {len(data)}", msg_id)
-        self.buffer[offset : offset + len(data)] = data
-        self.hasher.update(data)
-        self.next += 1
-
-    @property
-    def done(self) -> bool:
-        return self.next >= self.chunks
-
-    def finish(self) -> bytes:
-        """The verified bytes; :class:`HeaderError` (``sha256``) when they do not hash to the announced sha256."""
-        digest = self.hasher.hexdigest()
-        if digest != self.header["sha256"]:
-            raise HeaderError(
-                "sha256", f"`sha256`: announced {self.header['sha256']}, the {self.chunks} chunks hash to {digest}",
-                self.header["msgId"],
-            )
-        data = bytes(self.buffer)
-        self.buffer = bytearray()
-        return data
+def requested_state(store: StateStore, header: Dict[str, Any]) -> PackedState:
+    """The state a ``checkpointRequest`` asks for: a held result by ``taskId`` (then marked uploaded,
+    so it stays a start state) or a state by ``sha256``; :class:`HeaderError` naming the field when
+    none is held."""
+    msg_id = header["msgId"]
+    task_id, sha = header.get("taskId"), header.get("sha256")
+    if task_id is not None:
+        packed = store.result(task_id)
+        if packed is None:
+            raise HeaderError("taskId", f"`taskId`: no trained state held for task {task_id}", msg_id)
+        if sha is not None and sha != packed.sha256:
+            raise HeaderError("sha256", f"`sha256`: task {task_id} has state {packed.sha256}", msg_id)
+        store.uploaded(task_id, packed)
+        return packed
+    if sha is not None:
+        data = store.find(sha)
+        if data is None:
+            raise HeaderError("sha256", f"`sha256`: no state {sha} held", msg_id)
+        return PackedState(data=data, sha256=sha, epoch=-1)
+    raise HeaderError("taskId", "`taskId`: checkpointRequest needs taskId or sha256", msg_id)

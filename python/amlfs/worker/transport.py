@@ -6,72 +6,43 @@ read what it routes to them from :attr:`Transport.inbox`. The I/O thread
 
 - sends ``heartbeat`` every ``heartbeatIntervalMs`` after ``welcome``, whatever the
   training thread is doing;
-- validates every incoming header (:class:`~amlfs.worker.wire.WireCodec`, then ``runId``,
-  sender, direction, payload), logs a one-line reason naming the field and answers
+- validates every incoming header (:class:`~amlfs.worker.wire.WireCodec`, then
+  :mod:`amlfs.worker.inbound`), logs a one-line reason naming the field and answers
   ``reject`` for a bad one, and keeps running;
 - answers ``keep`` and ``checkpointRequest`` itself from the :class:`StateStore`, so a
   winner uploads while the training thread trains the next task;
-- moves checkpoints in chunks with credit-based flow control, both ways (docs/protocol.md,
-  "Checkpoint transfer"): a chunk goes out only against credit, a received chunk is
-  written and acknowledged with one chunk of credit, the sha256 of the whole is checked
-  before the state is used, and a transfer without progress for ``transfer_timeout_s``
-  is abandoned (``checkpointAbort``). Chunks are separate messages, so heartbeats
-  interleave with them;
+- moves checkpoints in chunks with credit-based flow control, both ways
+  (:mod:`amlfs.worker.transfers`); chunks are separate messages, so heartbeats interleave;
 - declares the controller lost when nothing at all arrives for ``heartbeatTimeoutMs``
   after ``welcome`` (or no ``welcome`` within the startup timeout), and tells the
   training thread (an :class:`Event` in the inbox) and the ``on_lost`` callback.
 """
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional
 
 import zmq
 
 from ..checkpoint import PackedState
-from .errors import ControllerLost, HeaderError, SessionClosed, ShutdownRequested, WorkerError
+from .errors import ControllerLost, HeaderError, ShutdownRequested, WorkerError
+from .inbound import TO_MAIN, Event, InboundRules, Message, check_inbound, peek, peek_type
+from .send_queue import SendQueue
 from .settings import CurveKeys
-from .store import IncomingTransfer, OutgoingTransfer, StateStore
+from .store import StateStore, requested_state
+from .transfers import Transfers
 from .wire import WireCodec
+
+__all__ = ["Event", "Message", "Transport"]
 
 log = logging.getLogger("amlfs.worker")
 
-#: Types the controller sends (docs/protocol.md); anything else from it is rejected.
-FROM_CONTROLLER = frozenset(
-    {"welcome", "heartbeat", "initRequest", "task", "keep", "checkpointRequest", "checkpoint", "checkpointChunk",
-     "credit", "checkpointAbort", "reject", "shutdown"}
-)
-#: Types routed to the training thread.
-TO_MAIN = frozenset({"welcome", "initRequest", "task"})
-
 _POLL_MAX_MS = 100
 _CLOSE_LINGER_MS = 2000
-
-
-@dataclass
-class Message:
-    """An incoming message: its validated header and payload frames."""
-
-    header: Dict[str, Any]
-    payload: List[bytes] = field(default_factory=list)
-    error: Optional[str] = None  # set when a reply the training thread waits for failed a check
-
-    @property
-    def type(self) -> str:
-        return self.header["type"]
-
-
-@dataclass
-class Event:
-    """The end of the session, for the training thread: ``error`` is what to raise."""
-
-    error: SessionClosed
 
 
 class Transport:
@@ -108,17 +79,18 @@ class Transport:
         self.max_checkpoint_bytes = max_checkpoint_bytes if max_checkpoint_bytes is not None else wire["x-maxCheckpointBytes"]
         self.curve = curve
         self.max_chunk_bytes: int = wire["x-maxChunkBytes"]
-        #: Transfers in flight, by transferId (I/O thread only).
-        self.outgoing: Dict[str, OutgoingTransfer] = {}
-        self.incoming: Dict[str, IncomingTransfer] = {}
-        self._transfer_counter = 0
+        self._rules = InboundRules(run_id, self.max_checkpoint_bytes, self.max_chunk_bytes)
+        #: Transfers in flight (I/O thread only).
+        self.transfers = Transfers(worker_id, chunk_bytes=self.chunk_bytes, window_chunks=self.window_chunks,
+                                   timeout_s=self.transfer_timeout_s, post=self._post,
+                                   completed=self._on_checkpoint, failed=self._tell_waiting)
 
         self.heartbeat_interval_s: Optional[float] = None
         self.heartbeat_timeout_s: Optional[float] = None
         self.lost: Optional[ControllerLost] = None
         self.shutdown: Optional[ShutdownRequested] = None
 
-        self._outbox: "queue.Queue[List[Any]]" = queue.Queue()
+        self._send_queue = SendQueue()
         self._commands: "queue.Queue[Callable[[], None]]" = queue.Queue()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -126,10 +98,6 @@ class Transport:
         self._counter_lock = threading.Lock()
         self._pending: set = set()  # msgIds whose replies go to the training thread
         self._pending_lock = threading.Lock()
-        self._queued = 0
-        self._sent = 0
-        self._sent_cond = threading.Condition()
-        self._stalled: Optional[List[Any]] = None
         self._stop = threading.Event()
         self._thread: Optional[threading.Thread] = None
 
@@ -189,7 +157,7 @@ class Transport:
 
     def upload(self, packed: PackedState, reply_to: Optional[str] = None, task_id: Optional[str] = None) -> None:
         """Send ``packed`` as a chunked checkpoint (from any thread; the I/O thread does the sending)."""
-        self._commands.put(lambda: self._start_upload(packed, reply_to, task_id))
+        self._commands.put(lambda: self.transfers.upload(packed, reply_to, task_id))
         self._wake()
 
     def done_waiting(self, msg_id: str) -> None:
@@ -202,15 +170,7 @@ class Transport:
 
     def flush(self, timeout_s: float = 5.0) -> bool:
         """Wait until every message queued so far was handed to ZeroMQ; whether it was in time."""
-        deadline = time.monotonic() + timeout_s
-        with self._sent_cond:
-            target = self._queued
-            while self._sent < target and self._thread is not None and self._thread.is_alive():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._sent_cond.wait(left)
-            return self._sent >= target
+        return self._send_queue.wait_sent(timeout_s, lambda: self._thread is not None and self._thread.is_alive())
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop the I/O thread (pending messages get up to 2 s to leave) and close the socket."""
@@ -222,9 +182,7 @@ class Transport:
             sock.close()
 
     def _enqueue(self, frames: List[Any]) -> None:
-        with self._sent_cond:
-            self._queued += 1
-        self._outbox.put(frames)
+        self._send_queue.put(frames)
         self._wake()
 
     def _wake(self) -> None:
@@ -267,42 +225,34 @@ class Transport:
                 if self._wake_r.fileno() in events or self._wake_r in events:
                     self._drain_wake()
                 self._run_commands()
-                self._send_queued(dealer)
+                self._send_queue.drain(dealer)
                 if dealer in events:
                     self._receive_all(dealer)
                 now = time.monotonic()
-                self._expire_transfers(now)
+                self.transfers.expire(now)
                 if self.shutdown is not None:
                     next_heartbeat = None
                 elif self.heartbeat_interval_s is not None:
                     if next_heartbeat is None:
                         next_heartbeat = now
                     if now >= next_heartbeat:
-                        self._send_now([self.codec.encode(self.header("heartbeat", {}))])
+                        self._post("heartbeat", {})
                         next_heartbeat = max(next_heartbeat + self.heartbeat_interval_s, now)
                     if now - self._last_rx > self.heartbeat_timeout_s:
                         silent_ms = int((now - self._last_rx) * 1000)
                         timeout_ms = int(self.heartbeat_timeout_s * 1000)
-                        self._lose(
-                            ControllerLost(
-                                f"controller at {self.endpoint} silent for {silent_ms} ms "
-                                f"(heartbeatTimeoutMs {timeout_ms}); exiting",
-                                exit_code=ControllerLost.SILENT,
-                            )
-                        )
+                        self._lose(ControllerLost(f"controller at {self.endpoint} silent for {silent_ms} ms "
+                                                  f"(heartbeatTimeoutMs {timeout_ms}); exiting",
+                                                  exit_code=ControllerLost.SILENT))
                         linger = 0
                         break
                 elif now - started > self.startup_timeout_s:
-                    self._lose(
-                        ControllerLost(
-                            f"no welcome from the controller at {self.endpoint} within "
-                            f"{int(self.startup_timeout_s * 1000)} ms of hello; exiting",
-                            exit_code=ControllerLost.NO_WELCOME,
-                        )
-                    )
+                    self._lose(ControllerLost(f"no welcome from the controller at {self.endpoint} within "
+                                              f"{int(self.startup_timeout_s * 1000)} ms of hello; exiting",
+                                              exit_code=ControllerLost.NO_WELCOME))
                     linger = 0
                     break
-            self._send_queued(dealer)
+            self._send_queue.drain(dealer)
         except Exception as error:  # a bug in this thread must not leave the session hanging
             log.exception("I/O thread failed")
             self._lose(ControllerLost(f"worker I/O thread failed: {error!r}"))
@@ -310,8 +260,7 @@ class Transport:
         finally:
             dealer.close(linger)
             context.term()
-            with self._sent_cond:
-                self._sent_cond.notify_all()
+            self._send_queue.wake_waiters()
 
     def _run_commands(self) -> None:
         while True:
@@ -331,29 +280,10 @@ class Transport:
         except (BlockingIOError, OSError):
             pass
 
-    def _send_queued(self, dealer) -> None:
-        """Hand queued messages to ZeroMQ without ever blocking (a full pipe waits for the next turn)."""
-        while True:
-            frames = self._stalled
-            if frames is None:
-                try:
-                    frames = self._outbox.get_nowait()
-                except queue.Empty:
-                    return
-            try:
-                dealer.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
-            except zmq.Again:
-                self._stalled = frames
-                return
-            self._stalled = None
-            with self._sent_cond:
-                self._sent += 1
-                self._sent_cond.notify_all()
-
     def _send_now(self, frames: List[Any]) -> None:
         """Send from the I/O thread, after what is already queued."""
         self._enqueue(frames)
-        self._send_queued(self._dealer)
+        self._send_queue.drain(self._dealer)
 
     def _receive_all(self, dealer) -> None:
         while True:
@@ -368,7 +298,7 @@ class Transport:
         head, payload = frames[0], frames[1:]
         try:
             header = self.codec.decode(head)
-            self._check(header, payload)
+            check_inbound(header, payload, self._rules)
         except HeaderError as error:
             self._reject(error, head)
             return
@@ -383,15 +313,15 @@ class Transport:
             if not header["keep"] and self.store.release(header["taskId"]):
                 log.debug("released the trained state of %s", header["taskId"])
         elif kind == "checkpointRequest":
-            self._upload(header)
+            self._answer_request(header)
         elif kind == "checkpoint":
-            self._on_announce(header)
+            self.transfers.on_announce(header)
         elif kind == "checkpointChunk":
-            self._on_chunk(header, payload[0])
+            self.transfers.on_chunk(header, payload[0])
         elif kind == "credit":
-            self._on_credit(header)
+            self.transfers.on_credit(header)
         elif kind == "checkpointAbort":
-            self._on_abort(header)
+            self.transfers.on_abort(header)
         elif kind == "reject":
             self._on_reject(header)
         elif kind == "shutdown":
@@ -399,32 +329,11 @@ class Transport:
             log.info("shutdown: %s", header["reason"])
             self.inbox.put(Event(self.shutdown))
 
-    def _check(self, header: Dict[str, Any], payload: List[bytes]) -> None:
-        """The receiver's checks after the schema: run, sender, direction, payload."""
-        msg_id = header["msgId"]
-        if header["runId"] != self.run_id:
-            raise HeaderError("runId", f"`runId`: expected {self.run_id!r}, got {header['runId']!r}", msg_id)
-        if header["sender"] != "controller":
-            raise HeaderError("sender", f"`sender`: expected \"controller\", got {header['sender']!r}", msg_id)
-        kind = header["type"]
-        if kind not in FROM_CONTROLLER:
-            raise HeaderError("type", f"`type`: {kind} is not sent by the controller", msg_id)
-        expected = 1 if kind == "checkpointChunk" else 0
-        if len(payload) != expected:
-            raise HeaderError("payload", f"`payload`: {kind} carries {expected} frame(s), got {len(payload)}", msg_id)
-        if kind == "checkpoint" and header["sizeBytes"] > self.max_checkpoint_bytes:
-            raise HeaderError(
-                "sizeBytes", f"`sizeBytes`: expected at most {self.max_checkpoint_bytes}, got {header['sizeBytes']}", msg_id
-            )
-        if kind == "checkpointChunk" and not 1 <= len(payload[0]) <= self.max_chunk_bytes:
-            raise HeaderError("payload", f"`payload`: a chunk has 1 to {self.max_chunk_bytes} bytes, got {len(payload[0])}",
-                              msg_id)
-
     def _reject(self, error: HeaderError, head: bytes) -> None:
         log.warning("rejected a message from the controller (msgId %s): %s", error.msg_id, error.reason)
-        if _peek_type(head) == "reject":
+        if peek_type(head) == "reject":
             return  # never answer a reject with a reject
-        peeked = _peek(head) if head else None
+        peeked = peek(head)
         with self._pending_lock:
             waiting = peeked is not None and peeked.get("replyTo") in self._pending
         if waiting:
@@ -440,88 +349,19 @@ class Transport:
         self.heartbeat_timeout_s = header["heartbeatTimeoutMs"] / 1000.0
         self.inbox.put(Message(header))
 
-    def _upload(self, header: Dict[str, Any]) -> None:
-        msg_id = header["msgId"]
-        task_id, sha = header.get("taskId"), header.get("sha256")
-        if task_id is not None:
-            packed = self.store.result(task_id)
-            if packed is None:
-                self._reject(HeaderError("taskId", f"`taskId`: no trained state held for task {task_id}", msg_id), b"")
-                return
-            if sha is not None and sha != packed.sha256:
-                self._reject(HeaderError("sha256", f"`sha256`: task {task_id} has state {packed.sha256}", msg_id), b"")
-                return
-        elif sha is not None:
-            data = self.store.find(sha)
-            if data is None:
-                self._reject(HeaderError("sha256", f"`sha256`: no state {sha} held", msg_id), b"")
-                return
-            packed = PackedState(data=data, sha256=sha, epoch=-1)
-        else:
-            self._reject(HeaderError("taskId", "`taskId`: checkpointRequest needs taskId or sha256", msg_id), b"")
-            return
-        if task_id is not None:
-            self.store.uploaded(task_id, packed)
-        self._start_upload(packed, msg_id, task_id)
-
-    # ---- checkpoint transfers (I/O thread) ---------------------------------------------
-
-    def _start_upload(self, packed: PackedState, reply_to: Optional[str], task_id: Optional[str]) -> None:
-        """Announce ``packed``; its chunks follow as the controller grants credit."""
-        self._transfer_counter += 1
-        transfer_id = f"{self.worker_id}-t{self._transfer_counter}"
-        fields: Dict[str, Any] = {"sha256": packed.sha256, "sizeBytes": packed.size_bytes,
-                                  "chunkBytes": self.chunk_bytes, "transferId": transfer_id}
-        if task_id is not None:
-            fields["taskId"] = task_id
-        self.outgoing[transfer_id] = OutgoingTransfer(transfer_id, packed.data, self.chunk_bytes, time.monotonic())
-        self._send_now([self.codec.encode(self.header("checkpoint", fields, reply_to=reply_to))])
-        log.info("uploading %s (%d bytes, transfer %s)%s", packed.sha256[:12], packed.size_bytes, transfer_id,
-                 f" of {task_id}" if task_id else "")
-
-    def _on_credit(self, header: Dict[str, Any]) -> None:
-        transfer = self.outgoing.get(header["transferId"])
-        if transfer is None:
-            return  # finished or abandoned meanwhile
-        transfer.credit += header["chunks"]
-        transfer.last_progress = time.monotonic()
-        while True:
-            chunk = transfer.take()
-            if chunk is None:
-                break
-            index, offset, data = chunk
-            fields = {"transferId": transfer.transfer_id, "index": index, "offset": offset}
-            self._send_now([self.codec.encode(self.header("checkpointChunk", fields)), data])
-        if transfer.done:
-            del self.outgoing[transfer.transfer_id]
-
-    def _on_announce(self, header: Dict[str, Any]) -> None:
-        transfer = IncomingTransfer(header, time.monotonic())
-        self.incoming[transfer.transfer_id] = transfer
-        self._grant(transfer)
-
-    def _on_chunk(self, header: Dict[str, Any], data: bytes) -> None:
-        transfer = self.incoming.get(header["transferId"])
-        if transfer is None:
-            return  # chunks still in flight after an abandon (at most a window of them)
+    def _answer_request(self, header: Dict[str, Any]) -> None:
+        """``checkpointRequest``: upload the state from the store, or ``reject`` naming what is not held."""
         try:
-            transfer.accept(header["index"], header["offset"], data, header["msgId"])
-            transfer.last_progress = time.monotonic()
-            if not transfer.done:
-                self._grant(transfer)
-                return
-            del self.incoming[transfer.transfer_id]
-            state = transfer.finish()
+            packed = requested_state(self.store, header)
         except HeaderError as error:
-            self._abandon_incoming(transfer, error.reason)
+            self._reject(error, b"")
             return
-        self._on_checkpoint(transfer.header, state)
+        self.transfers.upload(packed, header["msgId"], header.get("taskId"))
 
-    def _grant(self, transfer: IncomingTransfer) -> None:
-        chunks = transfer.grant(self.window_chunks)
-        if chunks > 0:
-            self._send_now([self.codec.encode(self.header("credit", {"transferId": transfer.transfer_id,
-                                                                     "chunks": chunks}))])
+    def _post(self, kind: str, fields: Dict[str, Any], reply_to: Optional[str] = None, data: Any = None) -> None:
+        """Send one message from the I/O thread, ``data`` its payload frame."""
+        frames = [self.codec.encode(self.header(kind, fields, reply_to=reply_to))]
+        self._send_now(frames if data is None else [*frames, data])
 
     def _on_checkpoint(self, header: Dict[str, Any], data: bytes) -> None:
         """A complete, verified checkpoint: to the thread that asked for it, else kept as a start state."""
@@ -533,37 +373,11 @@ class Transport:
             self.store.add_start(header["sha256"], data)
             log.info("stored unrequested checkpoint %s as a start state", header["sha256"][:12])
 
-    def _on_abort(self, header: Dict[str, Any]) -> None:
-        transfer_id, reason = header["transferId"], header["reason"]
-        log.warning("controller abandoned transfer %s: %s", transfer_id, reason)
-        self.outgoing.pop(transfer_id, None)
-        transfer = self.incoming.pop(transfer_id, None)
-        if transfer is not None:
-            self._tell_waiting(transfer, f"the controller abandoned the transfer: {reason}")
-
-    def _abandon_incoming(self, transfer: IncomingTransfer, reason: str) -> None:
-        """Drop a download (nothing of it is used), tell the controller and the thread waiting for it."""
-        self.incoming.pop(transfer.transfer_id, None)
-        log.warning("abandoned transfer %s: %s", transfer.transfer_id, reason)
-        abort = self.header("checkpointAbort", {"transferId": transfer.transfer_id, "reason": reason[:4096]})
-        self._send_now([self.codec.encode(abort)])
-        self._tell_waiting(transfer, reason)
-
-    def _tell_waiting(self, transfer: IncomingTransfer, reason: str) -> None:
+    def _tell_waiting(self, header: Dict[str, Any], reason: str) -> None:
         with self._pending_lock:
-            waiting = transfer.header.get("replyTo") in self._pending
+            waiting = header.get("replyTo") in self._pending
         if waiting:
-            self.inbox.put(Message(transfer.header, error=reason))
-
-    def _expire_transfers(self, now: float) -> None:
-        for transfer in [t for t in self.incoming.values() if now - t.last_progress > self.transfer_timeout_s]:
-            self._abandon_incoming(transfer, f"no chunk for {int(self.transfer_timeout_s * 1000)} ms")
-        for transfer in [t for t in self.outgoing.values() if now - t.last_progress > self.transfer_timeout_s]:
-            del self.outgoing[transfer.transfer_id]
-            reason = f"no credit for {int(self.transfer_timeout_s * 1000)} ms"
-            log.warning("abandoned transfer %s: %s", transfer.transfer_id, reason)
-            self._send_now([self.codec.encode(self.header("checkpointAbort", {"transferId": transfer.transfer_id,
-                                                                              "reason": reason}))])
+            self.inbox.put(Message(header, error=reason))
 
     def _on_reject(self, header: Dict[str, Any]) -> None:
         log.warning("controller rejected %s: %s", header["rejectedMsgId"], header["reason"])
@@ -579,15 +393,3 @@ class Transport:
         if self.on_lost is not None:
             self.on_lost(error)
 
-
-def _peek(head: bytes) -> Optional[Dict[str, Any]]:
-    try:
-        value = json.loads(bytes(head).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _peek_type(head: bytes) -> Optional[str]:
-    header = _peek(head) if head else None
-    return header.get("type") if header else None
