@@ -155,7 +155,7 @@ export class WorkerHub {
     await this.#transfers.close(`the run stops: ${reason}`);
     // Bounded: with no worker connected at all (the last one just exited), the socket is not
     // writable and a send queued meanwhile (a heartbeat) waits for a peer that never comes.
-    await within(this.#router.flushed(), this.#options.stopGraceMs);
+    await this.#router.flushed(this.#options.stopGraceMs);
     await this.#launcher?.stopAll(this.#options.stopGraceMs);
     await this.#uploads.close();
   }
@@ -369,16 +369,5 @@ export class WorkerHub {
   #checkWorkersLeft(why: string): void {
     if (this.#launcher === null || this.#ended) return;
     if (this.#pool.size === 0 && this.#launcher.running() === 0) this.fail(new RunError(`no worker left: ${why}`));
-  }
-}
-
-/** Waits for `promise`, at most `ms`. */
-async function within(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-  try {
-    await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -151,9 +151,20 @@ export class RouterEndpoint {
     this.#sends.peerGone(id);
   }
 
-  /** Waits until everything queued so far has been handed to the socket. */
-  flushed(): Promise<void> {
-    return this.#sends.flushed();
+  /**
+   * Waits until everything queued so far has been handed to the socket, or `withinMs` has
+   * passed: with no peer connected the socket is not writable, and a send to a peer that is
+   * going away may never complete.
+   */
+  async flushed(withinMs?: number): Promise<void> {
+    if (withinMs === undefined) return this.#sends.flushed();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, withinMs)));
+    try {
+      await Promise.race([this.#sends.flushed(), late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
@@ -162,10 +173,7 @@ export class RouterEndpoint {
    */
   async close(flushMs = CLOSE_FLUSH_MS): Promise<void> {
     if (this.#closed) return;
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, flushMs)));
-    await Promise.race([this.#sends.flushed(), late]);
-    clearTimeout(timer);
+    await this.flushed(flushMs);
     this.#closed = true;
     this.#socket.close();
     await this.#loop;
