@@ -31,6 +31,8 @@ export interface ControllerOptions {
   runDir: RunDir;
   journal: Journal;
   point: ResumePoint;
+  /** The bytes of `point.start`, already read and verified (runIn checks them before any worker starts). */
+  startBytes?: Buffer;
   router: RouterEndpoint;
   /** Null when the workers are started by someone else (tests, user scripts). */
   launcher: Launcher | null;
@@ -60,6 +62,7 @@ export class Controller {
   readonly #keepCheckpoints: number;
   readonly #hub: WorkerHub;
   #point: ResumePoint;
+  #startBytes: Buffer | undefined;
   #policy: PolicyState;
   #start: { stored: StoredCheckpoint; bytes: Buffer } | null = null;
   /** The epoch running now: a worker that goes away takes the results it held with it. */
@@ -73,6 +76,7 @@ export class Controller {
     this.#runDir = options.runDir;
     this.#journal = options.journal;
     this.#point = options.point;
+    this.#startBytes = options.startBytes;
     this.#policy = options.point.policy;
     this.#events = options.events;
     this.#log = options.log;
@@ -123,7 +127,7 @@ export class Controller {
   async #prepareStart(): Promise<void> {
     const stored = this.#point.start;
     if (stored !== null) {
-      this.#setStart(stored, await this.#runDir.loadCheckpoint(stored));
+      this.#setStart(stored, this.#startBytes ?? (await this.#runDir.loadCheckpoint(stored)));
       return;
     }
     const upload = await this.#initialState();

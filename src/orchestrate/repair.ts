@@ -34,14 +34,22 @@ export async function repairRun(dir: RunDir, request: RepairRequest): Promise<st
 }
 
 /**
- * The start of a run to be continued must verify before any worker starts; when it does
- * not, the error says which earlier epoch to go back to. (The controller reads it again:
- * one more read of one file, for an error that says what to do.)
+ * The start of a run to be continued must verify before any worker starts: returns its bytes
+ * (read and checked once; the controller starts from them), or null when there is none to
+ * read (a new run, a finished one). When it does not verify, the error says which earlier
+ * epoch to go back to.
  */
-export async function checkStart(dir: RunDir, point: ResumePoint): Promise<void> {
-  if (point.start === null || point.final !== null) return;
-  const problem = (await checkpointProblem(dir, point.start))?.problem ?? null;
-  if (problem === null) return;
+export async function checkStart(dir: RunDir, point: ResumePoint): Promise<Buffer | null> {
+  if (point.start === null || point.final !== null) return null;
+  let failure: RunError;
+  try {
+    return await dir.loadCheckpoint(point.start);
+  } catch (error) {
+    if (!(error instanceof RunError)) throw error;
+    failure = error;
+  }
+  // Said as the way back says it of each checkpoint it skips (missing, or the two sha256).
+  const problem = (await checkpointProblem(dir, point.start))?.problem ?? failure.message;
   const stored = storedStates(point.init as InitRecord, point.epochs);
   const earlier = await lastVerified(dir, stored, point.nextEpoch - 1);
   const way =

@@ -81,7 +81,7 @@ async function runLocked(dir: RunDir, config: Experiment, resumed: boolean, opti
   checkHeartbeats(config, options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS, join(dir.path, CONFIG_FILE));
   const journal = await Journal.read(dir.journalPath);
   const point = resumePoint(config, journal.records, dir.journalPath);
-  await checkStart(dir, point);
+  const startBytes = await checkStart(dir, point);
   const history = point.epochs.map(({ epoch, best, bestReward, rewards }) => ({ epoch, best, bestReward, rewards }));
   if (point.final !== null) {
     const summary = { epochs: history, mu: point.policy.mu, final: point.final };
@@ -124,6 +124,7 @@ async function runLocked(dir: RunDir, config: Experiment, resumed: boolean, opti
     runDir: dir,
     journal,
     point,
+    ...(startBytes === null ? {} : { startBytes }),
     router,
     launcher,
     events: options.events,
