@@ -8,7 +8,7 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 TORCH_SPEC  ?= torch==2.13.0
 
-.PHONY: all setup test test-ts test-py check-generated demo bench clean
+.PHONY: all setup test test-ts test-py test-upstream upstream-venv check-generated demo bench clean
 
 all: test
 
@@ -38,7 +38,36 @@ test-ts: setup
 test-py: setup
 	cd python && ../$(PY) -m pytest -q
 
-test: check-generated test-ts test-py
+test: check-generated test-ts test-py test-upstream
+
+# A second venv for the upstream adapters (baseline `upstream`, python/amlfs/upstream/): the
+# authors' repositories need torchvision, which does not import beside the CPU torch==2.13.0,
+# so this one takes a torch/torchvision pair that import together (a CUDA build that runs on
+# the CPU here, about 5.5 GB; on aarch64 a CPU build), OpenCV (CoinCheung imports cv2) and
+# the python/ package. Workers use it through AMLFS_PYTHON=.venv-upstream/bin/python.
+UPSTREAM_VENV := .venv-upstream
+UPSTREAM_PY   := $(UPSTREAM_VENV)/bin/python
+ifeq ($(shell uname -m),aarch64)
+UPSTREAM_TORCH_SPEC ?= torch==2.9.1 torchvision==0.24.1
+else
+UPSTREAM_TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+endif
+# The snapshots of the upstream code the adapter tests run (read-only, never copied).
+AMLFS_UPSTREAM_DIR ?= $(abspath ../shared/upstream)
+export AMLFS_UPSTREAM_DIR
+
+$(UPSTREAM_VENV)/.stamp: python/pyproject.toml
+	test -x $(UPSTREAM_PY) || $(PYTHON_BOOT) -m venv $(UPSTREAM_VENV)
+	$(UPSTREAM_PY) -c "import torchvision" 2>/dev/null || $(UPSTREAM_PY) -m pip install --quiet $(UPSTREAM_TORCH_SPEC)
+	$(UPSTREAM_PY) -c "import cv2" 2>/dev/null || $(UPSTREAM_PY) -m pip install --quiet opencv-python-headless
+	$(UPSTREAM_PY) -m pip install --quiet -e "python[test]"
+	touch $@
+
+upstream-venv: $(UPSTREAM_VENV)/.stamp
+
+# The adapters over the upstream code and their parity with the built-in ports, in that venv.
+test-upstream: setup upstream-venv
+	cd python && ../$(UPSTREAM_PY) -m pytest -q tests/upstream
 
 # The demo: the baseline and an AM-LFS search on scikit-learn's bundled digits (20 % label
 # noise, small CNN, CPU workers) through the same machinery, then their test metrics side by side.
@@ -63,7 +92,7 @@ bench: setup
 	$(PY) bench/face_identification.py
 
 clean:
-	rm -rf node_modules $(VENV)
+	rm -rf node_modules $(VENV) $(UPSTREAM_VENV)
 
 # The fault-injection suite (docs/faults.md) with more seeds than `make test` runs.
 .PHONY: faults-long

@@ -13,8 +13,8 @@ which the catalog does not list.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, Mapping, Sequence, Tuple, Type
+from dataclasses import dataclass, replace
+from typing import Any, Callable, Dict, Mapping, Optional, Sequence, Tuple, Type
 
 
 def _number(value: Any) -> bool:
@@ -64,6 +64,9 @@ class Option:
     default: Any
     expected: str
     choices: Tuple[Any, ...] = ()
+    #: where the default comes from (``repository@commit file:line`` or a paper section), for
+    #: ``docs/baselines.md``; not part of the catalog.
+    source: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in _CHECKS:
@@ -80,6 +83,11 @@ class Option:
         if self.choices:
             out["choices"] = list(self.choices)
         return out
+
+
+def sourced(option: Option, source: str) -> Option:
+    """``option`` with its default's ``source`` (see :attr:`Option.source`)."""
+    return replace(option, source=source)
 
 
 def positive_int(default: int) -> Option:
@@ -146,9 +154,10 @@ def angle_rad(default: float) -> Option:
 
 
 def check_options(given: Mapping[str, Any], spec: Mapping[str, Option], *, where: str, owner: str,
-                  error: Type[Exception]) -> Dict[str, Any]:
+                  error: Type[Exception], defaults: Optional[Mapping[str, Any]] = None) -> Dict[str, Any]:
     """``given`` checked against ``spec`` with defaults filled in; errors are ``error`` naming
-    ``where.<option>`` (``baseline.options.lr``) and, for an unknown option, ``owner`` (``sft``)."""
+    ``where.<option>`` (``baseline.options.lr``) and, for an unknown option, ``owner`` (``sft``).
+    ``defaults`` replace the table's defaults for the options it names (a recipe preset)."""
     if not isinstance(given, Mapping):
         raise error(f"`{where}`: expected an object, got {given!r}")
     unknown = sorted(set(given) - set(spec))
@@ -156,7 +165,7 @@ def check_options(given: Mapping[str, Any], spec: Mapping[str, Option], *, where
         raise error(f"`{where}.{unknown[0]}`: unknown option for {owner} (known: {', '.join(sorted(spec)) or 'none'})")
     out = {}
     for name, option in spec.items():
-        value = given.get(name, option.default)
+        value = given[name] if name in given else (defaults or {}).get(name, option.default)
         if not option.accepts(value):
             raise error(f"`{where}.{name}`: expected {option.expected}, got {value!r}")
         out[name] = value

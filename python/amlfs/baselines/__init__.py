@@ -1,7 +1,7 @@
 """Built-in baselines: a model, its data pipeline and training recipe, with the softmax branch searched.
 
-Importing this package registers ``small-cnn``, ``resnet20``, ``cosine-mlp``, ``spherereid``, ``sft``, ``mgn`` and
-``cosface``.
+Importing this package registers ``small-cnn``, ``resnet20``, ``cosine-mlp``, ``spherereid``, ``sft``, ``mgn``,
+``cosface`` and ``upstream`` (the authors' own code through an adapter, :mod:`amlfs.upstream`).
 """
 from ..loss.linear_head import cosine_and_scale
 from . import cosface, cosine_mlp, mgn, resnet20, sft, small_cnn, spherereid  # noqa: F401  (registration)
@@ -25,3 +25,5 @@ __all__ = [
     "get_baseline",
     "register_baseline",
 ]
+
+from ..upstream import baseline as _upstream  # noqa: E402,F401  (registers `upstream`, after the built-ins)

@@ -8,12 +8,12 @@ listed, with its datasets, reward metrics and option table, in ``proto/catalog.j
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Mapping, Tuple, Type
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Type
 
 import torch
 
 from .errors import BaselineError
-from .options import Option
+from .options import Option, Presets
 from .recipe import Recipe
 
 Builder = Callable[[Mapping[str, Any], torch.device], Recipe]
@@ -22,26 +22,30 @@ Builder = Callable[[Mapping[str, Any], torch.device], Recipe]
 @dataclass(frozen=True)
 class BaselineSpec:
     """A registered baseline: its name, builder, the dataset kinds it is meant for, the recipe class
-    it builds (whose ``reward_metrics`` a config may name) and its ``baseline.options`` table."""
+    it builds (whose ``reward_metrics`` a config may name), its ``baseline.options`` table and, when it
+    has named recipes (``baseline.options.recipe``), its :class:`Presets`."""
 
     name: str
     build: Builder
     datasets: Tuple[str, ...]
     recipe: Type[Recipe]
     options: Mapping[str, Option]
+    presets: Optional[Presets] = None
 
 
 _BASELINES: Dict[str, BaselineSpec] = {}
 
 
 def register_baseline(name: str, datasets: Tuple[str, ...], recipe: Type[Recipe],
-                      options: Mapping[str, Option]) -> Callable[[Builder], Builder]:
+                      options: Mapping[str, Option], presets: Optional[Presets] = None) -> Callable[[Builder], Builder]:
     """Decorator registering ``build(experiment, device) -> Recipe`` as baseline ``name``."""
 
     def decorate(build: Builder) -> Builder:
         if name in _BASELINES:
             raise ValueError(f"baseline {name!r} is already registered")
-        _BASELINES[name] = BaselineSpec(name, build, tuple(datasets), recipe, dict(options))
+        if presets is not None:
+            presets.check(name, options)
+        _BASELINES[name] = BaselineSpec(name, build, tuple(datasets), recipe, dict(options), presets)
         return build
 
     return decorate
