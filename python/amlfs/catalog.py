@@ -24,6 +24,8 @@ from .data.face.layout import FACE_LAYOUT
 from .data.registry import dataset_layout
 from .data.reid import REID_LAYOUTS
 from .data.reid_registry import reid_kinds
+from .upstream.adapters import ADAPTERS, Adapter
+from .upstream.baseline import NAME as UPSTREAM
 
 CATALOG_FILE = "proto/catalog.json"
 DESCRIPTION = ("Baselines, dataset kinds, reward metrics, baseline option tables and dataset layouts, generated "
@@ -50,20 +52,38 @@ def _baseline(name: str) -> Dict[str, Any]:
 
 def build_catalog() -> Dict[str, Any]:
     baselines = {name: _baseline(name) for name in baseline_names()}
+    adapters = {name: _adapter(adapter) for name, adapter in ADAPTERS.items()}
+    # What each dataset can be scored by: the built-in baselines' metrics and, for `upstream`,
+    # each adapter's own (not the union the `upstream` entry lists).
+    offers = [b for name, b in baselines.items() if name != UPSTREAM] + list(adapters.values())
     classification = set(dataset_kinds())
     datasets = {}
     for kind, layout in dataset_disk_layouts().items():
         metrics: List[str] = []
-        for baseline in baselines.values():
-            if kind in baseline["datasets"]:
-                metrics.extend(m for m in baseline["rewardMetrics"] if m not in metrics)
+        for offer in offers:
+            if kind in offer["datasets"]:
+                metrics.extend(m for m in offer["rewardMetrics"] if m not in metrics)
         datasets[kind] = {
             "builtIn": layout is None,
             "labelNoise": kind in classification,
             "rewardMetrics": metrics,
             "layout": None if layout is None else layout.describe(),
         }
-    return {"description": DESCRIPTION, "baselines": baselines, "datasets": datasets}
+    return {"description": DESCRIPTION, "baselines": baselines, "datasets": datasets, "upstreamAdapters": adapters}
+
+
+def _adapter(adapter: Adapter) -> Dict[str, Any]:
+    """An upstream adapter (baseline ``upstream``): its repository, the files a checkout must have,
+    the commit it was tested at, its datasets and reward metrics, and what the workers' Python needs."""
+    return {
+        "repository": adapter.repo.name,
+        "url": adapter.repo.url,
+        "testedCommit": adapter.repo.tested_commit,
+        "files": list(adapter.repo.files),
+        "datasets": list(adapter.datasets),
+        "rewardMetrics": list(adapter.reward_metrics),
+        "needs": list(adapter.needs),
+    }
 
 
 def render_catalog() -> str:

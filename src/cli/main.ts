@@ -26,6 +26,11 @@ interface Io {
   err: (text: string) => void;
 }
 
+/** Preflight warnings on stderr (stdout may be JSON). */
+function warn(io: Io, notes: readonly string[]): void {
+  for (const note of notes) io.err(`warning: ${note}\n`);
+}
+
 const defaultIo: Io = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
@@ -89,20 +94,20 @@ async function dispatch(argv: readonly string[], io: Io): Promise<number> {
   switch (command) {
     case "validate": {
       const config = await readConfigFile(target);
-      if (args.dataCheck) preflight(config, target);
+      if (args.dataCheck) warn(io, preflight(config, target));
       io.out(`${JSON.stringify(config, null, 2)}\n`);
       return EXIT.ok;
     }
     case "search": {
       const config = await readConfigFile(target, args.workers === undefined ? {} : { workers: args.workers });
-      if (args.dataCheck) preflight(config, target); // before the run directory exists and any worker starts
+      if (args.dataCheck) warn(io, preflight(config, target)); // before the run directory exists and any worker starts
       checkHeartbeats(config, undefined, target);
       const dir = await RunDir.create(args.out ?? `${config.output.dir}/${config.name}`, config);
       return runCommand(dir, config, { json: args.json, resumed: false });
     }
     default: {
       const { dir, config } = await RunDir.open(target);
-      if (args.dataCheck) preflight(config, `${dir.path}/config.json`);
+      if (args.dataCheck) warn(io, preflight(config, `${dir.path}/config.json`));
       // Under the run's lock, before the run continues; with --json, stdout is the events' alone.
       if (args.repair !== null) io[args.json ? "err" : "out"](`${await repairRun(dir, args.repair)}\n`);
       return runCommand(dir, config, { json: args.json, resumed: true });

@@ -2,13 +2,15 @@
  * The preflight of `validate`, `search` and `resume`, after the config parses and before a run
  * directory or a worker exists: `dataset.root` holds the layout its reader needs
  * (proto/catalog.json), so a wrong path is a config error now rather than a worker's failure
- * later; likewise a baseline option naming a file (pretrained weights) that is not there. No
+ * later; likewise a baseline option naming a file (pretrained weights) that is not there, and
+ * an upstream adapter's checkout without its files (./upstream-checkout.ts). No
  * Python is started; file names only, nothing is read.
  */
 import { statSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { CATALOG, type DatasetLayout } from "../schema/catalog.js";
+import { CATALOG, type DatasetLayout, UPSTREAM_BASELINE } from "../schema/catalog.js";
 import { ConfigError, type ConfigProblem, type Experiment } from "../schema/index.js";
+import { upstreamCheckout } from "./upstream-checkout.js";
 
 type Entry = DatasetLayout["entries"][number];
 
@@ -70,6 +72,7 @@ export function pathOptionProblems(config: Experiment, cwd: string = process.cwd
   for (const [name, spec] of Object.entries(table)) {
     const value = config.baseline.options[name];
     if (spec.kind !== "pathOrNull" || typeof value !== "string") continue;
+    if (config.baseline.name === UPSTREAM_BASELINE && name === "repo") continue; // a checkout: upstreamCheckout's
     const path = resolve(cwd, value);
     if (kindOf(path) !== null) continue;
     const where = path === value ? path : `${path} (resolved from ${JSON.stringify(value)} in ${cwd})`;
@@ -81,8 +84,14 @@ export function pathOptionProblems(config: Experiment, cwd: string = process.cwd
   return problems;
 }
 
-/** Throws a ConfigError naming `source` when `config`'s dataset or path options are not on disk as the workers need. */
-export function preflight(config: Experiment, source: string, cwd: string = process.cwd()): void {
-  const problems = [...datasetRootProblems(config, cwd), ...pathOptionProblems(config, cwd)];
+/**
+ * Throws a ConfigError naming `source` when `config`'s dataset, path options or upstream checkout
+ * are not on disk as the workers need; returns warnings that do not stop a run (an upstream
+ * checkout at another commit than the tested one).
+ */
+export function preflight(config: Experiment, source: string, cwd: string = process.cwd()): string[] {
+  const checkout = upstreamCheckout(config, cwd);
+  const problems = [...datasetRootProblems(config, cwd), ...pathOptionProblems(config, cwd), ...checkout.problems];
   if (problems.length > 0) throw new ConfigError(source, problems);
+  return checkout.notes;
 }

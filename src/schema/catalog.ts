@@ -50,6 +50,19 @@ const layoutSchema = z.strictObject({
   fix: z.string().min(1),
 });
 
+const adapterSchema = z.strictObject({
+  /** `owner/name` on GitHub. */
+  repository: z.string().min(1),
+  url: z.string().min(1),
+  testedCommit: z.string().regex(/^[0-9a-f]{40}$/),
+  /** Files (relative paths) a checkout must have. */
+  files: names,
+  datasets: names,
+  rewardMetrics: names,
+  /** Python modules the workers need beyond amlfs's own (torchvision...). */
+  needs: z.array(z.string().min(1)),
+});
+
 const catalogSchema = z.strictObject({
   description: z.string(),
   baselines: z.record(
@@ -70,6 +83,8 @@ const catalogSchema = z.strictObject({
       layout: layoutSchema.nullable(),
     }),
   ),
+  /** The adapters of baseline `upstream` over the authors' own code (python/amlfs/upstream/). */
+  upstreamAdapters: z.record(z.string().min(1), adapterSchema),
 });
 
 export type Catalog = z.output<typeof catalogSchema>;
@@ -77,6 +92,10 @@ export type OptionSpec = z.output<typeof optionSchema>;
 export type DatasetLayout = z.output<typeof layoutSchema>;
 export type BaselineEntry = Catalog["baselines"][string];
 export type DatasetEntry = Catalog["datasets"][string];
+export type UpstreamAdapter = Catalog["upstreamAdapters"][string];
+
+/** The baseline that runs the authors' own code through an adapter (`baseline.options.adapter`). */
+export const UPSTREAM_BASELINE = "upstream";
 
 function load(input: unknown): Catalog {
   const result = catalogSchema.safeParse(input);
@@ -90,6 +109,10 @@ function load(input: unknown): Catalog {
   for (const [name, baseline] of Object.entries(catalog.baselines)) {
     const unknown = baseline.datasets.find((kind) => !(kind in catalog.datasets));
     if (unknown !== undefined) throw new Error(`${CATALOG_FILE}: baselines.${name}.datasets: unknown dataset kind ${JSON.stringify(unknown)}`);
+  }
+  for (const [name, adapter] of Object.entries(catalog.upstreamAdapters)) {
+    const unknown = adapter.datasets.find((kind) => !(kind in catalog.datasets));
+    if (unknown !== undefined) throw new Error(`${CATALOG_FILE}: upstreamAdapters.${name}.datasets: unknown dataset kind ${JSON.stringify(unknown)}`);
   }
   return catalog;
 }

@@ -4,7 +4,7 @@
  */
 import type { z } from "zod";
 import { sampledCoordinates } from "../search/space-form.js";
-import { CATALOG } from "./catalog.js";
+import { CATALOG, UPSTREAM_BASELINE } from "./catalog.js";
 import { closestName, optionProblems } from "./options.js";
 import { BASELINES, BUILT_IN_DATASETS, DEFAULT_B, LABEL_NOISE_DATASETS, METRICS_BY_DATASET } from "./sections.js";
 import type { ExperimentInput } from "./experiment.js";
@@ -132,13 +132,61 @@ function checkBaseline(config: ExperimentInput, ctx: Context): void {
     });
   }
   if (!valid(ctx, "baseline.options")) return;
-  for (const problem of optionProblems(baseline.name, baseline.options, entry.options)) {
+  const problems = optionProblems(baseline.name, baseline.options, entry.options);
+  for (const problem of problems) {
     ctx.addIssue({
       code: "custom",
       path: ["baseline", "options", problem.name],
       message: problem.message,
       input: problem.given?.value,
       params: problem.given === undefined ? { noGiven: true } : {},
+    });
+  }
+  if (baseline.name === UPSTREAM_BASELINE && problems.length === 0) checkUpstream(config, ctx);
+}
+
+/**
+ * Baseline `upstream`: an adapter and the checkout it drives are named (neither has a default),
+ * and the dataset and reward metric are ones that adapter offers. The checkout on disk is the
+ * preflight's (src/cli/preflight.ts).
+ */
+function checkUpstream(config: ExperimentInput, ctx: Context): void {
+  const { baseline, dataset, reward } = config;
+  const names = Object.keys(CATALOG.upstreamAdapters);
+  const adapter = CATALOG.upstreamAdapters[String(baseline.options.adapter)];
+  if (adapter === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["baseline", "options", "adapter"],
+      message: `expected the adapter over the authors' code to run: one of ${names.map((n) => JSON.stringify(n)).join(", ")}`,
+      input: baseline.options.adapter,
+      params: baseline.options.adapter === undefined ? { noGiven: true } : {},
+    });
+    return;
+  }
+  if (typeof baseline.options.repo !== "string") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["baseline", "options", "repo"],
+      message: `expected the folder of your checkout of ${adapter.repository} (${adapter.url}, tested at ${adapter.testedCommit.slice(0, 12)})`,
+      input: baseline.options.repo,
+      params: baseline.options.repo === undefined ? { noGiven: true } : {},
+    });
+  }
+  if (!adapter.datasets.includes(dataset.kind) && valid(ctx, "dataset.kind")) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["dataset", "kind"],
+      message: `expected a dataset that adapter ${String(baseline.options.adapter)} runs on (${adapter.datasets.join(", ")})`,
+      input: dataset.kind,
+    });
+  }
+  if (!adapter.rewardMetrics.includes(reward.metric) && valid(ctx, "dataset.kind", "reward.metric")) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["reward", "metric"],
+      message: `expected a metric adapter ${String(baseline.options.adapter)} reports (${adapter.rewardMetrics.join(", ")})`,
+      input: reward.metric,
     });
   }
 }

@@ -62,7 +62,9 @@ describe("baseline.options against the catalog's option table", () => {
     for (const [name, entry] of Object.entries(CATALOG.baselines)) {
       const kind = entry.datasets[0] as string;
       const builtIn = CATALOG.datasets[kind]?.builtIn === true;
-      const options = Object.fromEntries(Object.entries(entry.options).map(([option, spec]) => [option, spec.default]));
+      const defaults = Object.fromEntries(Object.entries(entry.options).map(([option, spec]) => [option, spec.default]));
+      // `upstream` has no default adapter or checkout: a config names both.
+      const options = name === "upstream" ? { ...defaults, ...upstreamFor(kind) } : defaults;
       const config = {
         name: "defaults",
         baseline: { name, options },
@@ -81,6 +83,13 @@ describe("baseline.options against the catalog's option table", () => {
   });
 });
 
+/** Options of a baseline-`upstream` config: the first adapter that runs on `kind`, and a checkout path. */
+function upstreamFor(kind: string): { adapter: string; repo: string } {
+  const adapter = Object.entries(CATALOG.upstreamAdapters).find(([, entry]) => entry.datasets.includes(kind));
+  if (adapter === undefined) throw new Error(`no upstream adapter runs on ${kind}`);
+  return { adapter: adapter[0], repo: "/src/checkout" };
+}
+
 describe("baseline and dataset", () => {
   it("refuses a baseline on a dataset it does not run on, naming both and the allowed ones", () => {
     expect(problems({ ...market, baseline: { name: "sft" }, dataset: { kind: "digits" }, reward: { metric: "top1" } })).toEqual([
@@ -92,7 +101,10 @@ describe("baseline and dataset", () => {
     for (const [name, entry] of Object.entries(CATALOG.baselines)) {
       for (const kind of entry.datasets) {
         const builtIn = CATALOG.datasets[kind]?.builtIn === true;
-        const config = { ...market, baseline: { name }, dataset: { kind, ...(builtIn ? {} : { root: "/data/x" }) }, reward: { metric: entry.rewardMetric } };
+        const upstream = name === "upstream" ? upstreamFor(kind) : undefined;
+        const options = upstream ?? {};
+        const metric = upstream === undefined ? entry.rewardMetric : (CATALOG.upstreamAdapters[upstream.adapter]?.rewardMetrics[0] as string);
+        const config = { ...market, baseline: { name, options }, dataset: { kind, ...(builtIn ? {} : { root: "/data/x" }) }, reward: { metric } };
         expect(parseExperiment(config).dataset.kind).toBe(kind);
       }
     }

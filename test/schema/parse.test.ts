@@ -56,12 +56,12 @@ describe("parseExperiment messages: <source>: <path>: expected ..., got ...", ()
     [
       "baseline.name",
       { ...minimal, baseline: { name: "arcface" } },
-      'exp.json: baseline.name: expected one of "cosface", "cosine-mlp", "mgn", "resnet20", "sft", "small-cnn", "spherereid", or set workers.command to run your own worker, got "arcface"',
+      'exp.json: baseline.name: expected one of "cosface", "cosine-mlp", "mgn", "resnet20", "sft", "small-cnn", "spherereid", "upstream", or set workers.command to run your own worker, got "arcface"',
     ],
     [
       "baseline.name misspelt",
       { ...minimal, baseline: { name: "resnet-20" } },
-      'exp.json: baseline.name: expected one of "cosface", "cosine-mlp", "mgn", "resnet20", "sft", "small-cnn", "spherereid" (did you mean "resnet20"?), or set workers.command to run your own worker, got "resnet-20"',
+      'exp.json: baseline.name: expected one of "cosface", "cosine-mlp", "mgn", "resnet20", "sft", "small-cnn", "spherereid", "upstream" (did you mean "resnet20"?), or set workers.command to run your own worker, got "resnet-20"',
     ],
     [
       "dataset.splits.valFraction",
