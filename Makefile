@@ -25,11 +25,13 @@ $(VENV)/.stamp: python/pyproject.toml
 setup: node_modules/.stamp $(VENV)/.stamp
 
 # Generated and golden files must match their sources (zod -> JSON Schema; the float64
-# reference -> proto/vectors; the Python registries -> proto/catalog.json).
+# reference -> proto/vectors; the Python registries -> proto/catalog.json; the option tables ->
+# docs/baselines.md).
 check-generated: setup
 	npx tsx src/schema/generate.ts --check
 	$(PY) tools/make_vectors.py --check
 	$(PY) tools/make_catalog.py --check
+	$(PY) tools/make_baselines_doc.py --check
 
 test-ts: setup
 	npx tsc --noEmit

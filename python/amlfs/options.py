@@ -90,6 +90,11 @@ def sourced(option: Option, source: str) -> Option:
     return replace(option, source=source)
 
 
+def sourced_table(options: Mapping[str, Option], source: str) -> Dict[str, Option]:
+    """``options`` with ``source`` on every option that has none (a table with one origin)."""
+    return {name: option if option.source else sourced(option, source) for name, option in options.items()}
+
+
 def positive_int(default: int) -> Option:
     return Option("positiveInt", default, "a positive integer")
 

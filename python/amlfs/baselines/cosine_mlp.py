@@ -25,10 +25,11 @@ from torch import nn
 from ..data import SyntheticClassesSpec, load_dataset
 from .classification import ClassificationRecipe, sgd_config
 from .errors import BaselineError
-from .options import fractions_list, non_negative_number, one_of, parse_options, positive_int, positive_number
+from .options import (fractions_list, non_negative_number, one_of, parse_options, positive_int, positive_number,
+                      sourced_table)
 from .registry import register_baseline
 
-OPTIONS = {
+OPTIONS = sourced_table({
     "batchSize": positive_int(128),
     "lr": positive_number(0.1),
     "momentum": non_negative_number(0.9),
@@ -44,7 +45,7 @@ OPTIONS = {
     "trainPerClass": positive_int(24),
     "testPerClass": positive_int(6),
     "noiseStd": positive_number(SyntheticClassesSpec.noise_std),
-}
+}, "ours: the synthetic many-class task (no paper baseline)")
 
 
 class CosineMLP(nn.Module):

@@ -6,12 +6,12 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 
 from ..options import (NESTED_KINDS, OPTION_KINDS, Option, boolean, check_options, epoch_list, fraction, fractions_list,
                        int_list, int_or_null, mapping, non_negative_int, non_negative_number, one_of, path_or_null,
-                       positive_int, positive_number, sourced)
+                       positive_int, positive_number, sourced, sourced_table)
 from .errors import BaselineError
 
 __all__ = [
     "NESTED_KINDS", "OPTION_KINDS", "Option", "boolean", "epoch_list", "fraction", "fractions_list", "int_list",
-    "int_or_null", "mapping", "Presets", "RECIPE_OPTION", "sourced", "non_negative_int", "non_negative_number", "one_of", "parse_options", "path_or_null",
+    "int_or_null", "mapping", "Presets", "RECIPE_OPTION", "sourced", "sourced_table", "non_negative_int", "non_negative_number", "one_of", "parse_options", "path_or_null",
     "positive_int", "positive_number",
 ]
 

@@ -13,10 +13,11 @@ from torch import nn
 
 from ..data import load_dataset
 from .classification import ClassificationRecipe, sgd_config
-from .options import fractions_list, non_negative_number, one_of, parse_options, positive_int, positive_number
+from .options import (fractions_list, non_negative_number, one_of, parse_options, positive_int, positive_number,
+                      sourced_table)
 from .registry import register_baseline
 
-OPTIONS = {
+OPTIONS = sourced_table({
     "batchSize": positive_int(64),
     "lr": positive_number(0.05),
     "momentum": non_negative_number(0.9),
@@ -24,7 +25,7 @@ OPTIONS = {
     "schedule": one_of("cosine", ("cosine", "step", "none")),
     "milestones": fractions_list((0.5, 0.75)),
     "evalBatchSize": positive_int(1024),
-}
+}, "ours: the demo's small CNN (no paper baseline)")
 
 
 class SmallCNN(nn.Module):

@@ -15,7 +15,8 @@ from typing import Any, Mapping
 import torch
 
 from ..baselines.errors import BaselineError
-from ..baselines.options import boolean, int_or_null, non_negative_int, one_of, parse_options, path_or_null, positive_int
+from ..baselines.options import (boolean, int_or_null, non_negative_int, one_of, parse_options, path_or_null,
+                                 positive_int, sourced)
 from ..baselines.recipe import Recipe
 from ..baselines.registry import register_baseline
 from .adapters import ADAPTERS, get_adapter
@@ -34,17 +35,19 @@ def _union(values):
 DATASETS = _union(adapter.datasets for adapter in ADAPTERS.values())
 REWARD_METRICS = _union(adapter.reward_metrics for adapter in ADAPTERS.values())
 
+_OWN = "null: the repository's own value; set it only where a small data set or machine needs it"
 OPTIONS = {
     # No default: a config names its adapter (the catalog's `null` fails the oneOf check).
-    "adapter": one_of(None, tuple(ADAPTERS)),
-    "repo": path_or_null(),
-    "p": int_or_null(),
-    "k": int_or_null(),
-    "batchSize": int_or_null(),
-    "pretrainedPath": path_or_null(),
-    "numWorkers": non_negative_int(0),
-    "evalBatchSize": positive_int(128),
-    "strict": boolean(True),
+    "adapter": sourced(one_of(None, tuple(ADAPTERS)), "the config names it"),
+    "repo": sourced(path_or_null(), "the config names it: your checkout of the adapter's repository"),
+    "p": sourced(int_or_null(), _OWN + " (identities per batch)"),
+    "k": sourced(int_or_null(), _OWN + " (images per identity)"),
+    "batchSize": sourced(int_or_null(), _OWN + " (images per batch, face)"),
+    "pretrainedPath": sourced(path_or_null(), "ours: the repositories download ImageNet weights when the model is "
+                                              "built; the adapters load this local file instead (null: from scratch)"),
+    "numWorkers": sourced(non_negative_int(0), "ours: data loader processes (the repositories use 4 to 8)"),
+    "evalBatchSize": sourced(positive_int(128), "ours: evaluation batch size (does not change the result)"),
+    "strict": sourced(boolean(True), "ours: check the data set's official counts (false for fixtures)"),
 }
 
 
