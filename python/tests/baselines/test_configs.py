@@ -24,6 +24,8 @@ def test_the_configs_are_there():
     expected |= {f"face/{row}-casia.json" for row in ("softmax", "sphereface", "cosface", "arcface", "amlfs",
                                                        "amlfs-cosface-init")}
     expected |= {f"many-class/cosine-mlp-{v}.json" for v in ("baseline", "fixed", "amlfs", "amlfs-cosface-init")}
+    expected |= {f"upstream/{a}-{d}.json" for a in ("spherereid-coincheung", "mgn-seathiefwang")
+                 for d in ("market1501", "duke")} | {"upstream/cosface-mugglewang-casia.json"}
     assert expected | {"demo/digits-amlfs.json", "demo/digits-baseline.json"} <= names
 
 
