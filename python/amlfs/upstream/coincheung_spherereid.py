@@ -179,6 +179,10 @@ class SplitFolders:
 
 
 class CoinCheungSphereReIDRecipe(Recipe):
+    """The repository's objects (``code``: its modules), built as ``train.py`` builds them, driven one
+    of its epochs per task; see the module docstring. ``p``/``k`` are P/K, ``train_set`` the
+    repository's ``Market1501`` over our training split."""
+
     reward_metric = "mAP"
     reward_metrics = get_adapter(NAME).reward_metrics
 
@@ -192,7 +196,7 @@ class CoinCheungSphereReIDRecipe(Recipe):
         self.eval_batch_size = options.get("evalBatchSize", 128)
         self._check_batch_shape(options)
         self.code = {name: load_module(checkout, name)
-                        for name in ("backbone", "sphere_loss", "market1501", "balanced_sampler")}
+                     for name in ("backbone", "sphere_loss", "market1501", "balanced_sampler")}
         self.lr_scheduler = checkout_lr_scheduler(checkout)
         self._pretrained = pretrained_state(options.get("pretrainedPath"))
         self.folders = SplitFolders()
