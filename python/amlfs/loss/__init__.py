@@ -1,5 +1,6 @@
 """The searched loss of AM-LFS (Li et al., ICCV 2019): search space, ``t``/``tau`` and the loss."""
 from .errors import LossInputError
+from .hard_examples import hard_example_loss, hardest_mean
 from .linear_head import cosine_and_scale, linear_cosine_and_scale
 from .log_tau import TAU_FLOOR, LogTau, effective_log_tau
 from .module import SearchedSoftmaxLoss
@@ -20,6 +21,8 @@ __all__ = [
     "ThetaParts",
     "cosine_and_scale",
     "effective_log_tau",
+    "hard_example_loss",
+    "hardest_mean",
     "interval_index",
     "linear_cosine_and_scale",
     "piecewise_linear",

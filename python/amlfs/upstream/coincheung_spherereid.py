@@ -45,7 +45,6 @@ Work-arounds, none of which edits the checkout:
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import random
@@ -66,6 +65,7 @@ from ..baselines.recipe import EpochLoop, EpochStats, Recipe, SoftmaxBranch, Tra
 from ..data.reid.images import ReidImages
 from ..data.reid_registry import ReidData, load_reid_dataset
 from ..eval import evaluate_reid
+from ..loss import hard_example_loss
 from .adapters import get_adapter
 from .checkout import Checkout, function_from_source, load_module
 
@@ -111,27 +111,13 @@ class EpochCounter:
         self.epoch = int(state["epoch"])
 
 
-@contextlib.contextmanager
-def per_sample(loss_fn: nn.Module):
-    """``loss_fn`` (a :class:`~amlfs.loss.SearchedSoftmaxLoss`) with reduction ``"none"`` for the block,
-    so that OHEM can pick among the per-sample losses; its ``stats`` still count every sample."""
-    saved = loss_fn.reduction
-    loss_fn.reduction = "none"
-    try:
-        yield loss_fn
-    finally:
-        loss_fn.reduction = saved
-
-
 def ohem_searched_loss(model: CoinCheungModel, x: torch.Tensor, target: torch.Tensor,
                        loss_fn: nn.Module) -> torch.Tensor:
     """The training loss of a batch: the searched loss in place of the sphere softmax's cross-entropy,
-    then ``OhemSphereLoss``'s selection, the mean of the ``int(N * thresh)`` largest per-sample losses."""
+    then ``OhemSphereLoss``'s selection, the mean of the ``int(N * thresh)`` largest per-sample losses
+    (:func:`amlfs.loss.hard_example_loss`; the loss's ``stats`` still count every sample)."""
     cosine, scale = model.branch(x)
-    with per_sample(loss_fn) as loss:
-        losses = loss(cosine, target, scale)
-    keep = int(losses.shape[0] * model.criterion.thresh)
-    return torch.topk(losses, keep, sorted=False).values.mean()
+    return hard_example_loss(loss_fn, cosine, target, scale, model.criterion.thresh)
 
 
 def seed_task_rngs(generator: torch.Generator) -> None:
