@@ -2,15 +2,20 @@
 
 Shared by the re-ID baselines. The model provides:
 
-- ``branch(x) -> (cosine [N, C], scale)``: the softmax branch the searched loss replaces;
-- ``features(x) -> [N, D]``: the L2-normalized evaluation embedding.
+- ``branch(x) -> (cosine [N, C], scale)``: the softmax branch the searched loss replaces, or
+  ``supervised_branches(x) -> [(cosine, scale), ...]`` when several branches share the batch's labels (SFT's
+  deep supervision); the loss is the sum of the branches' losses;
+- ``features(x) -> [N, D]``: the evaluation embedding (L2-normalized, or raw for ``"dot"``).
 
-Training: P x K identity batches (:class:`~amlfs.data.reid.PKSampler`), images resized
-to ``resize_px`` then flipped and randomly cropped to ``crop_px`` (optionally padded and
-erased), Adam or SGD (``optimizer``), and a per-epoch learning-rate factor: a linear warmup,
-then step decay.
+Training: P x K identity batches (:class:`~amlfs.data.reid.PKSampler`; an epoch is one pass
+over the images or, as the upstream codebases, over the identities: ``epoch_batches``), images
+resized to ``resize_px`` then flipped and randomly cropped to ``crop_px`` (optionally padded and
+erased), Adam or SGD (``optimizer``), the loss averaged over the batch or over its hardest
+``ohem_keep`` share (:func:`amlfs.loss.hard_example_loss`), and a per-epoch learning-rate factor:
+a linear or exponential warmup, then step decay.
 Evaluation: Euclidean distances between features (flip-averaged and re-normalized when
-``flip_test``), CMC and non-interpolated mAP under the standard protocol
+``flip_test``), or with ``test_distance="dot"`` the negative dot product of the flip-averaged
+features as they are (CoinCheung/SphereReID ``evaluate.py``), CMC and non-interpolated mAP under the standard protocol
 (:func:`amlfs.eval.evaluate_reid`); ``"val"`` is the retrieval problem built from held-out
 training identities (the reward), ``"test"`` the official query/gallery.
 
@@ -30,10 +35,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
-from ..data.reid import (PKSampler, ReidImageDataset, ReidImages, normalize, pad_random_crop, random_erasing,
-                         random_hflip)
+from ..data.reid import (PKSampler, ReidImageDataset, ReidImages, erasing_fill, normalize, pad_random_crop,
+                         random_erasing, random_hflip)
 from ..data.reid_registry import ReidData
 from ..eval import evaluate_reid, pairwise_distance, rerank_features
+from ..loss import hard_example_loss
 from .errors import BaselineError
 from .recipe import EpochLoop, EpochStats, Recipe, SoftmaxBranch, TrainingStart, seed_global_rng
 
@@ -71,16 +77,28 @@ class ReidConfig:
     eval_batch_size: int = 128
     num_workers: int = 0
     rerank_test: bool = True
+    warmup_form: str = "linear"
+    epoch_batches: str = "images"
+    ohem_keep: float = 1.0
+    erasing_fill: str = "random"
+    test_distance: str = "euclidean"
+
+
+WARMUP_FORMS = ("linear", "exponential")
+TEST_DISTANCES = ("euclidean", "dot")
 
 
 def lr_factor(epoch: int, config: ReidConfig) -> float:
     """Multiplier of ``config.lr`` during ``epoch`` (0-based).
 
-    Warmup: linear from ``warmup_start_factor`` at epoch 0 towards 1 over ``warmup_epochs``;
-    then ``gamma ** (number of milestones <= epoch)``.
+    Warmup from ``warmup_start_factor`` at epoch 0 towards 1 over ``warmup_epochs``: linear, or
+    (``warmup_form == "exponential"``, CoinCheung/SphereReID ``train.py`` ``lr_scheduler``)
+    geometric, ``start ** (1 - epoch / warmup_epochs)``; then ``gamma ** (number of milestones <= epoch)``.
     """
     if epoch < config.warmup_epochs:
         start = config.warmup_start_factor
+        if config.warmup_form == "exponential":
+            return start ** (1.0 - epoch / config.warmup_epochs)
         return start + (1.0 - start) * epoch / config.warmup_epochs
     return config.gamma ** sum(1 for m in config.milestones if epoch >= m)
 
@@ -146,7 +164,7 @@ class ReidRecipe(Recipe):
             x = pad_random_crop(x, self.config.padding_px, generator)
         x = normalize(x)
         if self.config.erasing_p > 0:
-            x = random_erasing(x, generator, self.config.erasing_p)
+            x = random_erasing(x, generator, self.config.erasing_p, fill=erasing_fill(self.config.erasing_fill))
         return x
 
     def train_epoch(self, task, loss_fn: nn.Module) -> EpochStats:
@@ -155,7 +173,8 @@ class ReidRecipe(Recipe):
         # augmentation draws from its own stream, so prefetching loader workers cannot reorder draws
         augment_generator = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (), generator=generator)))
         train = self.data.train
-        sampler = PKSampler(train.labels, self.config.p, self.config.k, generator=generator)
+        sampler = PKSampler(train.labels, self.config.p, self.config.k, generator=generator,
+                            epoch=self.config.epoch_batches)
         loader = DataLoader(ReidImageDataset(train.images, *self.config.resize_px, labels=train.labels),
                             batch_sampler=sampler, num_workers=self.config.num_workers)
         self.model.train()
@@ -163,8 +182,9 @@ class ReidRecipe(Recipe):
         for images, labels, _ in loader:
             x = self.augment(images, augment_generator).to(self.device)
             x, y = loop.shard(x, labels.to(self.device))
-            cosine, scale = self.model.branch(x)
-            loop.step(loss_fn(cosine, y, scale), y.shape[0])
+            loss = sum(hard_example_loss(loss_fn, cosine, y, scale, self.config.ohem_keep)
+                       for cosine, scale in model_branches(self.model, x))
+            loop.step(loss, y.shape[0])
         self.scheduler.step()
         return loop.stats()
 
@@ -179,12 +199,12 @@ class ReidRecipe(Recipe):
     def softmax_branches(self, count: int) -> List[SoftmaxBranch]:
         x, y = self.probe_batch(count)
         self.model.train()
-        cosine, scale = self.model.branch(x)
-        return [SoftmaxBranch(cosine, scale, y)]
+        return [SoftmaxBranch(cosine, scale, y) for cosine, scale in model_branches(self.model, x)]
 
     @torch.no_grad()
     def extract(self, images: ReidImages) -> torch.Tensor:
-        """Evaluation features ``[N, D]`` of ``images`` (flip-averaged and re-normalized when ``flip_test``)."""
+        """Evaluation features ``[N, D]`` of ``images``: with ``flip_test`` the mean of the image's and its
+        mirror's, re-normalized for the ``"euclidean"`` distance, as it is for ``"dot"``."""
         self.model.eval()
         loader = DataLoader(ReidImageDataset(images, *self.config.test_px),
                             batch_size=self.config.eval_batch_size, num_workers=self.config.num_workers)
@@ -193,7 +213,9 @@ class ReidRecipe(Recipe):
             x = normalize(pixels).to(self.device)
             features = self.model.features(x)
             if self.config.flip_test:
-                features = F.normalize(features + self.model.features(x.flip(-1)), dim=1)
+                features = (features + self.model.features(x.flip(-1))) / 2
+                if self.config.test_distance == "euclidean":
+                    features = F.normalize(features, dim=1)
             parts.append(features)
         return torch.cat(parts)
 
@@ -208,11 +230,30 @@ class ReidRecipe(Recipe):
         query, gallery = self.data.retrieval(split)
         query_features, gallery_features = self.extract(query), self.extract(gallery)
         ids = (list(query.pids), list(gallery.pids), list(query.camids), list(gallery.camids))
-        metrics = reid_metrics(pairwise_distance(query_features, gallery_features, "euclidean"), ids)
+        metrics = reid_metrics(ranking_distances(query_features, gallery_features, self.config.test_distance), ids)
         if rerank:
             reranked = rerank_features(query_features, gallery_features, "euclidean", k1=20, k2=6, lambda_value=0.3)
             metrics.update({name + RERANK_SUFFIX: value for name, value in reid_metrics(reranked, ids).items()})
         return metrics
+
+
+def model_branches(model: nn.Module, x: torch.Tensor) -> List[Tuple[torch.Tensor, object]]:
+    """The softmax branches ``[(cosine, scale), ...]`` of ``model`` on ``x``: ``supervised_branches(x)``
+    or ``[branch(x)]``."""
+    if hasattr(model, "supervised_branches"):
+        return list(model.supervised_branches(x))
+    return [model.branch(x)]
+
+
+def ranking_distances(query: torch.Tensor, gallery: torch.Tensor, distance: str) -> torch.Tensor:
+    """``[Q, G]`` distances to rank by: Euclidean, or ``"dot"``: ``-q . g`` (CoinCheung/SphereReID
+    ``evaluate.py`` ranks by ``1 / (q . g + 1)``, the same order wherever ``q . g > -1``)."""
+    if distance == "euclidean":
+        return pairwise_distance(query, gallery, "euclidean")
+    if distance == "dot":
+        return -(query @ gallery.t())
+    raise BaselineError(f"`baseline.options.testDistance`: expected one of {', '.join(TEST_DISTANCES)}, "
+                        f"got {distance!r}")
 
 
 def reid_metrics(distances: torch.Tensor, ids) -> Dict[str, float]:

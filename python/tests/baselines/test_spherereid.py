@@ -8,7 +8,7 @@ import torch.nn.functional as F
 import amlfs
 from amlfs.baselines import BaselineError, build_recipe
 from amlfs.baselines.reid_recipe import lr_factor, random_crop
-from amlfs.baselines.spherereid import OPTIONS, SphereReIDNet, config_from_options
+from amlfs.baselines.spherereid import OPTIONS, PRESETS, SphereReIDNet, config_from_options
 from amlfs.baselines.options import parse_options
 from amlfs.eval import evaluate_reid, pairwise_distance, rerank
 from amlfs.fixtures.reid import write_reid_fixture
@@ -63,7 +63,10 @@ def test_split_sizes_and_the_reward_split(market_root):
     assert recipe.dataset_sizes() == {"train": 16, "val": 8, "test": 12 + 26}  # 4 kept ids x 4; 2 held out
     assert recipe.evaluate("val")["rank10"] == 1.0  # every val query has a true match within 7 gallery items
     stats = recipe.train_epoch(FakeTask(), amlfs.SearchedSoftmaxLoss(6))
-    assert stats.steps == 4 and stats.samples == 16  # P x K = 2 x 2 over 4 ids x 4 images
+    assert stats.steps == 2 and stats.samples == 8  # an epoch is one pass over the 4 ids, P x K = 2 x 2
+    paper = build_recipe(experiment(market_root, recipe="paper"), torch.device("cpu"))
+    stats = paper.train_epoch(FakeTask(), amlfs.SearchedSoftmaxLoss(6))
+    assert stats.steps == 4 and stats.samples == 16  # one pass over the 4 ids x 4 images
 
 
 def test_test_split_adds_reranked_metrics(market_root):
@@ -97,10 +100,50 @@ def test_flip_test_averages_mirrored_features(market_root):
     recipe = build_recipe(experiment(market_root, kind="market1501"), torch.device("cpu"))
     query = recipe.data.test_query
     flipped = recipe.extract(query)
-    assert torch.allclose(flipped.norm(dim=1), torch.ones(len(query)), atol=1e-5)
     recipe.config = type(recipe.config)(**{**recipe.config.__dict__, "flip_test": False})
     plain = recipe.extract(query)
     assert not torch.allclose(plain, flipped)
+    assert torch.allclose(plain.norm(dim=1), torch.ones(len(query)), atol=1e-5)
+    # upstream (evaluate.py): the mean of the two unit embeddings, not re-normalized
+    mirrored = recipe.model.features(normalize_images(recipe, query).flip(-1))
+    assert torch.allclose(flipped, (plain + mirrored) / 2, atol=1e-6)
+    paper = build_recipe(experiment(market_root, recipe="paper"), torch.device("cpu"))
+    assert torch.allclose(paper.extract(query), F.normalize(plain + mirrored, dim=1), atol=1e-5)
+
+
+def normalize_images(recipe, images):
+    from amlfs.data.reid import ReidImageDataset, normalize
+    dataset = ReidImageDataset(images, *recipe.config.test_px)
+    recipe.model.eval()
+    return normalize(torch.stack([dataset[i][0] for i in range(len(dataset))]))
+
+
+def test_upstream_ranks_by_the_dot_product_as_evaluate_py():
+    from amlfs.baselines.reid_recipe import ranking_distances
+    torch.manual_seed(0)
+    q, g = torch.randn(5, 8) / 4, torch.randn(7, 8) / 4
+    coincheung = 1.0 / (q @ g.t() + 1)  # evaluate.py:100-101, argsort ascending
+    assert torch.equal(ranking_distances(q, g, "dot").argsort(1), coincheung.argsort(1))
+    assert torch.allclose(ranking_distances(q, g, "euclidean"), torch.cdist(q, g), atol=1e-6)
+    with pytest.raises(BaselineError, match=r"`baseline.options.testDistance`: expected one of euclidean, dot"):
+        ranking_distances(q, g, "cosine")
+
+
+def test_ohem_keeps_the_hardest_share_of_each_batch(market_root):
+    """The recipe's loss with ``ohemKeep: 0.75`` against a plain loop: per-sample losses sorted in
+    descending order, the mean of the first int(0.75 N) (CoinCheung sphere_loss.py:20-31)."""
+    from amlfs.baselines.reid_recipe import model_branches
+    recipe = build_recipe(experiment(market_root, ohemKeep=0.75, p=4, k=2, dropout=0.0), torch.device("cpu"))
+    loss_fn = amlfs.SearchedSoftmaxLoss(6)
+    x, y = recipe.probe_batch(8)
+    [(cosine, scale)] = [(c.detach(), s) for c, s in model_branches(recipe.model, x)]
+    per_sample = [float(F.cross_entropy(scale * cosine[i:i + 1], y[i:i + 1])) for i in range(8)]
+    hardest = sorted(per_sample, reverse=True)[:6]
+    from amlfs.loss import hard_example_loss
+    assert float(hard_example_loss(loss_fn, cosine, y, scale, 0.75)) == pytest.approx(sum(hardest) / 6, rel=1e-5)
+    assert float(hard_example_loss(loss_fn, cosine, y, scale, 1.0)) == pytest.approx(sum(per_sample) / 8, rel=1e-5)
+    with pytest.raises(BaselineError, match=r"`baseline.options.ohemKeep`: expected a number in \(0, 1\]"):
+        build_recipe(experiment(market_root, ohemKeep=1.5), torch.device("cpu"))
 
 
 def test_duke_layout_and_rank1_reward(tmp_path):
@@ -122,8 +165,37 @@ def test_options_and_data_errors(market_root, tmp_path):
         build_recipe(experiment(market_root, strict=True), torch.device("cpu"))
 
 
+def coincheung_lr(epoch: int) -> float:
+    """CoinCheung/SphereReID@e02c7b9 train.py lr_scheduler, written out: the LR it has set for ``epoch``."""
+    if epoch <= 20:
+        return 1e-5 * ((1e-3 / 1e-5) ** (1.0 / 20)) ** epoch
+    lr = 1e-3
+    for i, step in enumerate([90, 130]):
+        if epoch >= step:
+            lr = 1e-3 * 0.1 ** (i + 1)
+    return lr
+
+
+def test_the_upstream_preset_is_coincheung_train_py():
+    options = parse_options("spherereid", {}, OPTIONS, PRESETS)
+    assert options["recipe"] == "upstream"
+    config = config_from_options(options, epochs=150)
+    assert (config.p, config.k, config.resize_px, config.crop_px, config.test_px) == (
+        16, 4, (288, 144), (256, 128), (288, 144))
+    assert (config.optimizer, config.lr, config.betas, config.weight_decay) == ("adam", 1e-3, (0.9, 0.999), 0.0)
+    assert (config.erasing_p, config.erasing_fill, config.ohem_keep, config.epoch_batches) == (
+        0.5, "normalizedZero", 0.8, "identities")
+    assert (config.flip_test, config.test_distance) == (True, "dot")
+    for epoch in (0, 1, 10, 19, 20, 21, 89, 90, 129, 130, 149):
+        assert config.lr * lr_factor(epoch, config) == pytest.approx(coincheung_lr(epoch), rel=1e-12), epoch
+    # the same, written as literals: 1e-5 * 100 ** (e / 20) through epoch 20, then 1e-3, 1e-4 at 90, 1e-5 at 130
+    expected = {0: 1e-5, 10: 1e-4, 20: 1e-3, 21: 1e-3, 89: 1e-3, 90: 1e-4, 129: 1e-4, 130: 1e-5}
+    for epoch, lr in expected.items():
+        assert config.lr * lr_factor(epoch, config) == pytest.approx(lr, rel=1e-12), epoch
+
+
 def test_schedule_follows_the_paper():
-    config = config_from_options(parse_options("spherereid", {}, OPTIONS), epochs=140)
+    config = config_from_options(parse_options("spherereid", {"recipe": "paper"}, OPTIONS, PRESETS), epochs=140)
     assert (config.p, config.k, config.resize_px, config.crop_px, config.test_px) == (
         16, 4, (288, 144), (256, 128), (288, 144))
     assert (config.warmup_epochs, config.milestones, config.betas) == (20, (80, 100), (0.9, 0.99))
@@ -131,7 +203,8 @@ def test_schedule_follows_the_paper():
     assert lrs[0] == pytest.approx(5e-5) and lrs[10] == pytest.approx(5e-5 + (1e-3 - 5e-5) / 2)
     assert lrs[20] == lrs[79] == pytest.approx(1e-3)
     assert lrs[80] == lrs[99] == pytest.approx(1e-4) and lrs[100] == lrs[139] == pytest.approx(1e-5)
-    short = config_from_options(parse_options("spherereid", {}, OPTIONS), epochs=70)
+    assert (config.erasing_p, config.ohem_keep, config.epoch_batches) == (0.0, 1.0, "images")
+    short = config_from_options(parse_options("spherereid", {"recipe": "paper"}, OPTIONS, PRESETS), epochs=70)
     assert (short.warmup_epochs, short.milestones) == (10, (40, 50))
 
 

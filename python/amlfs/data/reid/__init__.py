@@ -6,8 +6,10 @@ from .layouts import DUKEMTMC_REID, MARKET1501, REID_LAYOUTS, ExpectedCounts, Re
 from .reader import ReidDataset, parse_name, read_dukemtmc_reid, read_market1501, read_reid
 from .sampler import PKSampler
 from .transforms import (
+    ERASING_FILLS,
     IMAGENET_MEAN,
     IMAGENET_STD,
+    erasing_fill,
     eval_transform,
     hflip,
     load_image,
@@ -21,6 +23,8 @@ from .transforms import (
 from .validation import ReidValidationSplit, reid_validation_split
 
 __all__ = [
+    "ERASING_FILLS",
+    "erasing_fill",
     "DISTRACTOR_PID",
     "DUKEMTMC_REID",
     "ExpectedCounts",

@@ -19,12 +19,21 @@ class PKSampler(Sampler):
     training set holds, though not each image exactly once (unlike torchreid's
     ``RandomIdentitySampler``, which walks every identity's images in chunks of ``k``).
 
+    With ``epoch="identities"`` an epoch is one pass over the identities instead, as the
+    upstream re-ID codebases sample (CoinCheung/SphereReID ``balanced_sampler.py``,
+    seathiefwang/MGN-pytorch ``data/sampler.py``, LuckyDC/sft-reid ``utils/iterators.py``): the
+    identities are shuffled once, and each of the ``len(identities) // p`` batches takes the
+    next ``p`` of them (the remainder sits the epoch out).
+
     Random numbers come from ``generator`` (CPU; default ``torch.Generator`` seeded 0),
     which advances across epochs: a fixed seed gives a fixed sequence of epochs.
     Batch layout: identity-major, ``[id_1 x k, id_2 x k, ...]``.
     """
 
-    def __init__(self, labels: Sequence[int], p: int, k: int, generator: Optional[torch.Generator] = None):
+    EPOCHS = ("images", "identities")
+
+    def __init__(self, labels: Sequence[int], p: int, k: int, generator: Optional[torch.Generator] = None,
+                 epoch: str = "images"):
         for name, value in (("p", p), ("k", k)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise DataError(f"PKSampler: expected `{name}` to be a positive integer, got {value!r}")
@@ -33,6 +42,9 @@ class PKSampler(Sampler):
             by_label.setdefault(int(label), []).append(index)
         if p > len(by_label):
             raise DataError(f"PKSampler: expected `p` <= the number of identities ({len(by_label)}), got {p}")
+        if epoch not in self.EPOCHS:
+            raise DataError(f"PKSampler: expected `epoch` to be one of {', '.join(self.EPOCHS)}, got {epoch!r}")
+        self.epoch = epoch
         self.identities = sorted(by_label)
         self.members = [torch.tensor(by_label[label], dtype=torch.long) for label in self.identities]
         self.p = p
@@ -41,15 +53,24 @@ class PKSampler(Sampler):
         self.generator = generator if generator is not None else torch.Generator().manual_seed(0)
 
     def __len__(self) -> int:
+        if self.epoch == "identities":
+            return len(self.identities) // self.p
         return max(1, self.num_images // (self.p * self.k))
 
     def __iter__(self) -> Iterator[List[int]]:
+        if self.epoch == "identities":
+            order = torch.randperm(len(self.identities), generator=self.generator)
+            for start in range(0, len(self) * self.p, self.p):
+                yield self.batch(order[start:start + self.p])
+            return
         for _ in range(len(self)):
             yield self.batch()
 
-    def batch(self) -> List[int]:
-        """One batch of ``p * k`` indices."""
-        chosen = torch.randperm(len(self.identities), generator=self.generator)[: self.p]
+    def batch(self, chosen: Optional[torch.Tensor] = None) -> List[int]:
+        """One batch of ``p * k`` indices: ``k`` images of each identity slot in ``chosen`` (default: ``p``
+        slots drawn without replacement)."""
+        if chosen is None:
+            chosen = torch.randperm(len(self.identities), generator=self.generator)[: self.p]
         batch: List[int] = []
         for slot in chosen.tolist():
             members = self.members[slot]

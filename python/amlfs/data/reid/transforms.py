@@ -12,7 +12,7 @@ resize, flip (p=0.5), pad 10 px and random crop, normalize, random erasing (p=0.
 from __future__ import annotations
 
 import math
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -114,12 +114,13 @@ def erasing_box(height_px: int, width_px: int, generator: torch.Generator, area:
 
 def random_erasing(images: torch.Tensor, generator: torch.Generator, p: float = 0.5,
                    area: Tuple[float, float] = (0.02, 0.4), aspect: Tuple[float, float] = (0.3, 1 / 0.3),
-                   fill: Optional[float] = None) -> torch.Tensor:
+                   fill: Union[None, float, Sequence[float]] = None) -> torch.Tensor:
     """Random erasing (Zhong et al., AAAI 2020) of a float ``[N, C, H, W]`` batch, defaults as the paper.
 
     Each image is erased with probability ``p`` (draw: one uniform), in a rectangle from
-    :func:`erasing_box`, filled with ``fill`` or, when None, with standard-normal noise
-    (random values in normalized units, as torchvision's ``value='random'``).
+    :func:`erasing_box`, filled with ``fill`` (a value, or one per channel, in normalized units;
+    see :func:`erasing_fill`) or, when None, with standard-normal noise (random values in
+    normalized units, as torchvision's ``value='random'``).
     """
     if images.dtype == torch.uint8:
         raise DataError("random_erasing: expected a float batch (apply it after normalize), got uint8")
@@ -135,9 +136,27 @@ def random_erasing(images: torch.Tensor, generator: torch.Generator, p: float = 
         if fill is None:
             patch = torch.randn((c, bh, bw), generator=generator).to(images.device, images.dtype)
         else:
-            patch = torch.full((c, bh, bw), fill, dtype=images.dtype, device=images.device)
+            values = torch.as_tensor(fill, dtype=images.dtype, device=images.device).reshape(-1, 1, 1)
+            patch = values.expand(c, bh, bw)
         out[i, :, top:top + bh, left:left + bw] = patch
     return out
+
+
+#: ``erasingFill`` -> what fills an erased rectangle: noise (None), zero in normalized units (the
+#: ImageNet mean colour; CoinCheung/SphereReID ``market1501.py`` erases after ``Normalize`` with
+#: ``mean=[0, 0, 0]``), or the pixel value 127 before normalization (LuckyDC/sft-reid).
+ERASING_FILLS = ("random", "normalizedZero", "pixel127")
+
+
+def erasing_fill(name: str) -> Union[None, float, Tuple[float, ...]]:
+    """The ``fill`` of :func:`random_erasing` for an ``erasingFill`` name (:data:`ERASING_FILLS`)."""
+    if name == "random":
+        return None
+    if name == "normalizedZero":
+        return 0.0
+    if name == "pixel127":
+        return tuple((127 / 255 - m) / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD))
+    raise DataError(f"erasing fill: expected one of {', '.join(ERASING_FILLS)}, got {name!r}")
 
 
 def train_augment(images: torch.Tensor, generator: torch.Generator, flip_p: float = 0.5, padding_px: int = 10,

@@ -60,3 +60,43 @@ def test_works_as_a_dataloader_batch_sampler():
     loader = torch.utils.data.DataLoader(dataset, batch_sampler=PKSampler(LABELS, 2, 4))
     (labels,) = next(iter(loader))
     assert labels.shape == (8,)
+
+
+def balanced_sampler_batches(num_ids: int, p: int) -> int:
+    """CoinCheung/SphereReID@e02c7b9 balanced_sampler.py: ``iter_num = len(persons) // P``."""
+    persons = list(range(num_ids))
+    return len(persons) // p
+
+
+def sft_reid_batches(num_ids: int, p: int) -> int:
+    """LuckyDC/sft-reid utils/iterators.py TrainIterator: ``len(list(range(0, len(pids), p))[:-1])``."""
+    return len(list(range(0, num_ids, p))[:-1])
+
+
+@pytest.mark.parametrize("num_ids, p", [(751, 16), (702, 16), (6, 2), (6, 4), (7, 2)])
+def test_an_identity_epoch_has_as_many_batches_as_the_upstream_samplers(num_ids, p):
+    labels = [i for i in range(num_ids) for _ in range(3)]
+    sampler = PKSampler(labels, p, 2, epoch="identities")
+    assert len(sampler) == balanced_sampler_batches(num_ids, p)
+    assert len(list(sampler)) == len(sampler)
+    if num_ids % p:  # sft-reid drops the last chunk only when it is short; the counts agree then
+        assert len(sampler) == sft_reid_batches(num_ids, p)
+    assert (751 // 16, 702 // 16) == (46, 43)  # Market-1501, DukeMTMC-reID
+
+
+def test_an_identity_epoch_takes_each_identity_at_most_once_and_k_images_of_it():
+    sampler = PKSampler(LABELS, 2, 4, generator=torch.Generator().manual_seed(3), epoch="identities")
+    for _ in range(3):
+        batches = list(sampler)
+        assert len(batches) == 3
+        ids = [LABELS[i] for batch in batches for i in batch]
+        counts = collections.Counter(ids)
+        assert set(counts.values()) == {4} and len(counts) == 6  # 6 ids // 2 = 3 batches cover all of them
+        for batch in batches:
+            assert [LABELS[i] for i in batch][::4] == [LABELS[i] for i in batch][3::4]
+
+
+def test_an_images_epoch_is_unchanged_and_a_bad_epoch_kind_is_named():
+    assert len(PKSampler(LABELS, 2, 4)) == len(LABELS) // 8
+    with pytest.raises(DataError, match=r"`epoch` to be one of images, identities, got 'batches'"):
+        PKSampler(LABELS, 2, 4, epoch="batches")

@@ -143,3 +143,51 @@ def test_image_dataset_loads_fixture_jpegs(tmp_path):
     assert pixels.shape == (3, 64, 32) and pixels.dtype == torch.uint8
     assert label == data.train.labels[5] and camid == data.train.images.camids[5]
     assert ReidImageDataset(data.gallery, 64, 32)[0][1] == data.gallery.pids[0]
+
+
+def zhong_box(height_px, width_px, rng):
+    """Zhong et al.'s RandomErasing box (CoinCheung/SphereReID@e02c7b9 random_erasing.py:30-44), one try
+    loop, with ``rng`` a ``random.Random``: (top, left, h, w) or None."""
+    import math
+    for _ in range(100):
+        target = rng.uniform(0.02, 0.4) * height_px * width_px
+        aspect = rng.uniform(0.3, 1 / 0.3)
+        h = int(round(math.sqrt(target * aspect)))
+        w = int(round(math.sqrt(target / aspect)))
+        if w < width_px and h < height_px:
+            return rng.randint(0, height_px - h), rng.randint(0, width_px - w), h, w
+    return None
+
+
+def test_random_erasing_region_statistics_match_zhong_et_al():
+    import random
+    n, height_px, width_px = 3000, 256, 128
+    out = random_erasing(torch.zeros(n, 1, height_px, width_px), gen(11), p=1.0, fill=1.0)
+    ours = out.flatten(1).mean(1)  # erased area fraction per image
+    rng = random.Random(0)
+    boxes = [zhong_box(height_px, width_px, rng) for _ in range(n)]
+    theirs = torch.tensor([h * w / (height_px * width_px) for _, _, h, w in boxes])
+    # area fraction ~ U(0.02, 0.4) before rounding and rejection: mean 0.21, sd 0.11
+    assert ours.min() >= 0.015 and ours.max() <= 0.41
+    assert abs(ours.mean().item() - theirs.mean().item()) < 0.01
+    assert abs(ours.std().item() - theirs.std().item()) < 0.01
+    # row centre of the box: uniform top over [0, H - h]
+    rows = out[:, 0].any(2).float()
+    centre = (rows * torch.arange(height_px)).sum(1) / rows.sum(1)
+    their_centre = torch.tensor([top + (h - 1) / 2 for top, _, h, _ in boxes])
+    assert abs(centre.mean().item() - their_centre.mean().item()) < 2.0
+
+
+def test_erasing_fills_are_zero_after_normalize_or_pixel_127_before():
+    from amlfs.data.reid import ERASING_FILLS, erasing_fill
+    assert ERASING_FILLS == ("random", "normalizedZero", "pixel127")
+    assert erasing_fill("random") is None and erasing_fill("normalizedZero") == 0.0
+    pixel = torch.full((1, 3, 1, 1), 127, dtype=torch.uint8)
+    assert erasing_fill("pixel127") == pytest.approx(tuple(normalize(pixel).flatten().tolist()), abs=1e-6)
+    x = normalize(batch(8, 64, 32))
+    out = random_erasing(x, gen(4), p=1.0, fill=erasing_fill("pixel127"))
+    erased = out != x
+    for c in range(3):
+        assert torch.allclose(out[:, c][erased[:, c]], torch.tensor(erasing_fill("pixel127")[c]))
+    with pytest.raises(DataError, match="erasing fill: expected one of random, normalizedZero, pixel127, got 'mean'"):
+        erasing_fill("mean")
