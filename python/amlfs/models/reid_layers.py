@@ -14,9 +14,10 @@ def global_pool(backbone: ResNet50, x: torch.Tensor) -> torch.Tensor:
 
 
 def init_embedding_layers(fc: nn.Linear, classifier: nn.Linear) -> None:
-    """Kaiming (fan-out) weights and zero bias for the embedding ``fc``; N(0, 0.01) class weights."""
+    """Kaiming (fan-out) weights and zero bias (if any) for the embedding ``fc``; N(0, 0.01) class weights."""
     nn.init.kaiming_normal_(fc.weight, mode="fan_out")
-    nn.init.zeros_(fc.bias)
+    if fc.bias is not None:
+        nn.init.zeros_(fc.bias)
     nn.init.normal_(classifier.weight, std=0.01)
 
 
