@@ -246,7 +246,8 @@ def test_one_epoch_is_main_train_with_the_repositorys_own_loss(built, code):
         assert stats.mean_loss == pytest.approx(sum(losses) / 2, rel=1e-10)
 
         ours = dict(built.model.named_parameters())
-        theirs = {**{f"net.{k}": v for k, v in reference.net.named_parameters()}, "classifier.weight": classifier.weight}
+        theirs = {f"net.{k}": v for k, v in reference.net.named_parameters()}
+        theirs["classifier.weight"] = classifier.weight
         for name, p in theirs.items():
             mine = built.optimizer.state[ours[name]]["momentum_buffer"]
             ref = optimizer.state[p]["momentum_buffer"]
@@ -406,7 +407,8 @@ def one_double_step(built, port):
     with mock.patch.object(adapter, "DataLoader", lambda *args, **kwargs: [(x, y)]):
         built.train_epoch(ours_task, cosface_loss())
     with mock.patch.object(face_recipe, "DataLoader", lambda *args, **kwargs: [(pixels, y)]), \
-            mock.patch.object(face_recipe, "face_train_augment", lambda images, generator: normalize_face(images).double()):
+            mock.patch.object(face_recipe, "face_train_augment",
+                              lambda images, generator: normalize_face(images).double()):
         port.train_epoch(port_task, cosface_loss())
 
     assert ours_task.steps[0][2] == pytest.approx(port_task.steps[0][2], rel=1e-10)
