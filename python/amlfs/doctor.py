@@ -30,7 +30,8 @@ from .data.reid.layouts import GALLERY_FOLDER, QUERY_FOLDER, SPLIT_FOLDERS, TRAI
 from .data.reid.reader import read_folder, resolve_root
 from .data.synthetic_classes import SyntheticClassesSpec
 
-SETUP_FIX = "make setup (or: .venv/bin/python -m pip install -e 'python[test,demo]')"
+SETUP_FIX = ("make setup in a checkout (or: .venv/bin/python -m pip install -e 'python[test,demo]'); elsewhere, "
+             "pip install the amlfs wheel with its extras (docs/plug-in.md)")
 #: Distributions reported (pip names); the required ones come from amlfs's own metadata.
 DISTRIBUTIONS = ("torch", "numpy", "pyzmq", "safetensors", "jsonschema", "Pillow", "scikit-learn")
 OPTIONAL_EXTRAS = {"demo": "digits demo", "test": "test suite"}
@@ -154,15 +155,16 @@ def check_zmq() -> Tuple[Found, List[Problem]]:
 
 
 def check_protocol() -> Tuple[Found, List[Problem]]:
-    """The wire protocol version in the ``proto/wire.schema.json`` that workers validate against."""
+    """The wire protocol version in the ``wire.schema.json`` that workers validate against (``amlfs/_proto``)."""
     try:
         from .worker.wire import load_schema, proto_dir
 
         return {"protocol": load_schema()["x-protocol"], "protoDir": str(proto_dir())}, []
     except (OSError, KeyError, ValueError, ImportError) as error:
         return {"protocol": None}, [problem("wire protocol", "fail", f"cannot read the wire schema ({error})",
-                                            "run from a checkout that has proto/wire.schema.json, or set "
-                                            "AMLFS_PROTO_DIR to the folder that holds it")]
+                                            "reinstall the amlfs package (its wheel ships amlfs/_proto/wire.schema.json; "
+                                            "in a checkout python/amlfs/_proto links to proto/), or set AMLFS_PROTO_DIR "
+                                            "to the folder that holds it")]
 
 
 def check_environment() -> Dict[str, Any]:

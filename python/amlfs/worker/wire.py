@@ -1,4 +1,4 @@
-"""Wire headers (docs/protocol.md): the JSON Schema in ``proto/``, validation, encoding.
+"""Wire headers (docs/protocol.md): the JSON Schema (``proto/``, shipped as ``amlfs/_proto``), validation, encoding.
 
 Every incoming header is checked in this order, and the first failure names its field:
 size (at most ``x-maxHeaderBytes``), UTF-8 JSON, an object, ``protocol``, ``type``, then
@@ -22,13 +22,16 @@ from .errors import HeaderError
 
 SCHEMA_FILE = "wire.schema.json"
 PROTO_DIR_ENV = "AMLFS_PROTO_DIR"
+# The generated files shipped inside the package (python/pyproject.toml, package-data).
+PACKAGE_PROTO_DIR = "_proto"
 
 
 def proto_dir() -> Path:
-    """Folder holding ``wire.schema.json``: ``$AMLFS_PROTO_DIR``, else the repository's ``proto/``.
+    """Folder holding ``wire.schema.json``: ``$AMLFS_PROTO_DIR``, else the package's own ``amlfs/_proto``.
 
-    The repository's ``proto/`` is found by walking up from this package (an editable
-    install, or a checkout on ``PYTHONPATH``).
+    ``amlfs/_proto`` ships in the wheel (package data, copies of the repository's ``proto/``);
+    in a checkout it is a link to ``proto/``, so an editable install reads the generated files
+    themselves. The path is returned resolved, so that it names the files actually read.
     """
     override = os.environ.get(PROTO_DIR_ENV)
     if override:
@@ -36,18 +39,18 @@ def proto_dir() -> Path:
         if not (path / SCHEMA_FILE).is_file():
             raise FileNotFoundError(f"{PROTO_DIR_ENV}={override}: no {SCHEMA_FILE} there")
         return path
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "proto" / SCHEMA_FILE).is_file():
-            return parent / "proto"
-    raise FileNotFoundError(
-        f"cannot find proto/{SCHEMA_FILE} above {here.parent}; set {PROTO_DIR_ENV} to the folder that holds it"
-    )
+    packaged = Path(__file__).resolve().parent.parent / PACKAGE_PROTO_DIR
+    if not (packaged / SCHEMA_FILE).is_file():
+        raise FileNotFoundError(
+            f"no {SCHEMA_FILE} in {packaged} (package data of amlfs): reinstall the amlfs package, "
+            f"or set {PROTO_DIR_ENV} to the folder that holds {SCHEMA_FILE}"
+        )
+    return packaged.resolve()
 
 
 @functools.lru_cache(maxsize=None)
 def load_schema(path: Optional[str] = None) -> Dict[str, Any]:
-    """The wire JSON Schema (``proto/wire.schema.json`` unless ``path`` is given)."""
+    """The wire JSON Schema (``wire.schema.json`` in :func:`proto_dir` unless ``path`` is given)."""
     file = Path(path) if path else proto_dir() / SCHEMA_FILE
     with open(file, encoding="utf-8") as handle:
         return json.load(handle)
