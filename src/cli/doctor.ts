@@ -7,6 +7,7 @@
  * given a config, whether the dataset is in its expected layout. See docs/doctor.md.
  */
 import { accessSync, constants, existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { delimiter, isAbsolute, join } from "node:path";
 import { REPO_ROOT, resolvePython } from "../launch/python.js";
 import { PythonCallError, callPython } from "../launch/pythonia.js";
@@ -86,6 +87,16 @@ export function findProgram(name: string, env: NodeJS.ProcessEnv = process.env, 
   return null;
 }
 
+/**
+ * The package.json of dependency `name` as Node finds it from here: in this checkout's
+ * node_modules, or (amlfs installed from its tarball) in the node_modules beside it, where
+ * npm puts the dependencies. Not `require.resolve`, which a package's `exports` may refuse.
+ */
+function installedPackageJson(name: string): string | null {
+  const dirs = createRequire(import.meta.url).resolve.paths(name) ?? [];
+  return dirs.map((dir) => join(dir, name, "package.json")).find((path) => existsSync(path)) ?? null;
+}
+
 function nodeChecks(pkg: PackageJson): Check[] {
   const wanted = pkg.engines?.node ?? ">=20";
   const need = Number(/\d+/.exec(wanted)?.[0] ?? "20");
@@ -97,8 +108,8 @@ function nodeChecks(pkg: PackageJson): Check[] {
   const found: string[] = [];
   const checks: Check[] = [node];
   for (const [name, pinned] of Object.entries(pkg.dependencies)) {
-    const path = join(REPO_ROOT, "node_modules", name, "package.json");
-    if (!existsSync(path)) {
+    const path = installedPackageJson(name);
+    if (path === null) {
       checks.push(item("npm packages", "fail", `${name} is not installed (package.json: ${pinned})`, NPM_FIX));
       continue;
     }
@@ -144,7 +155,8 @@ function pythonChecks(report: PythonReport, pkg: PackageJson, libzmqTs: string |
     checks.push(own === pkg.version
       ? item("amlfs version", "ok", `${own} on both sides`)
       : item("amlfs version", "warn", `python package ${own}, npm package ${pkg.version}`,
-          `${env.python.executable} -m pip install -e python (reinstall this checkout's python/ package)`));
+          `install the amlfs Python package of version ${pkg.version} into ${env.python.executable} ` +
+            "(in a checkout: pip install -e python)"));
   }
   const versions = Object.entries(env.packages.packages).filter(([, v]) => v !== null);
   checks.push(item("python packages", "info", versions.map(([name, v]) => `${name} ${v}`).join(", ")));
@@ -171,7 +183,8 @@ function pythonChecks(report: PythonReport, pkg: PackageJson, libzmqTs: string |
       : item("wire protocol", "fail",
           `controller speaks version ${PROTOCOL_VERSION}, workers read version ${env.wire.protocol} from ` +
             `${env.wire.protoDir}/wire.schema.json`,
-          "npm run proto (regenerates proto/ from src/schema), and unset AMLFS_PROTO_DIR if it points at another copy"));
+          "install the amlfs Python package of the npm package's version (in a checkout: npm run proto, which " +
+            "regenerates proto/ from src/schema); unset AMLFS_PROTO_DIR if it points at another copy"));
   }
   return [...checks, ...env.problems.map(fromProblem)];
 }
