@@ -94,9 +94,9 @@ OPTIONS = sourced_options(reid_options(
     "temperature": LUCKY + "config.yml temperature: 0.1",
     "embeddingDim": LUCKY + "config.yml bottleneck_dims: 512",
     "lastStride": LUCKY + "config.yml network: resnet_s16 (output stride 16: last stride 1)",
-    "sftInput": LUCKY + "train.py build_network: sft_module(flatten) on the pooled features",
-    "deepSupervision": LUCKY + "config.yml deep_sup: true; utils/components.py classification_branch concatenates "
-                               "the pooled and the transformed features",
+    "sftInput": LUCKY + "train.py build_network: the SFT block on flatten, the pooled features",
+    "deepSupervision": LUCKY + "config.yml deep_sup: true; train.py build_network's classification branch "
+                               "concatenates the pooled and the transformed features (one bottleneck, one classifier)",
     "testFeature": LUCKY + "utils/extract.py extracts flatten_output, the pooled feature",
     "flipTest": LUCKY + "utils/extract.py: one pass, no mirrored image",
     "testDistance": LUCKY + "eval.py: cosine similarity (audited); ours: Euclidean distance of unit features, the "

@@ -2,8 +2,8 @@
 ResNet-50, GAP, a bottleneck FC - BN - PReLU - L2 and a cosine classifier, with the spectral feature
 transformation during training, in one of two layouts (``sft_input``):
 
-- ``"pooled"``, as the authors' code (LuckyDC/sft-reid ``train.py`` ``build_network``,
-  ``utils/components.py`` ``sft_module``/``classification_branch``): SFT mixes the 2048-d pooled
+- ``"pooled"``, as the authors' code (LuckyDC/sft-reid ``train.py`` ``build_network``, its SFT block
+  and classification branch): SFT mixes the 2048-d pooled
   features ``f``; with ``deep_supervision`` the bottleneck and the classifier see ``[f; SFT(f)]``
   (one batch of ``2 N`` rows, so one set of BN statistics) and each half is a softmax branch;
 - ``"embedding"``, our earlier reading of the paper: SFT mixes the unit bottleneck embeddings.
@@ -25,7 +25,7 @@ TEST_FEATURES = ("pooled", "embedding")
 
 def spectral_feature_transform(x: torch.Tensor, temperature: float) -> torch.Tensor:
     """``softmax_rows(n n^T / temperature) @ x`` for a batch ``x [N, D]``, ``n`` its L2-normalized rows
-    (``sft_module``: the affinity from the normalized features, applied to the features as given)."""
+    (as LuckyDC/sft-reid: the affinity from the normalized features, applied to the features as given)."""
     unit = F.normalize(x, dim=1)
     return torch.softmax(unit @ unit.t() / temperature, dim=1) @ x
 

@@ -30,7 +30,7 @@ def experiment(root, kind="market1501", **options):
 
 
 def test_spectral_feature_transform_by_hand():
-    """utils/components.py sft_module: the affinity from the L2-normalized rows, applied to the rows as given."""
+    """LuckyDC/sft-reid's SFT block: the affinity from the L2-normalized rows, applied to the rows as given."""
     torch.manual_seed(0)
     x = 3 * torch.rand(5, 3, dtype=torch.float64)
     out = spectral_feature_transform(x, 0.1)
