@@ -68,6 +68,7 @@ from ..eval import evaluate_reid
 from ..loss import hard_example_loss
 from .adapters import get_adapter
 from .checkout import Checkout, function_from_source, load_module
+from .epoch_counter import EpochCounter
 
 NAME = "spherereid-coincheung"
 log = logging.getLogger(f"amlfs.upstream.{NAME}")
@@ -96,19 +97,6 @@ class CoinCheungModel(nn.Module):
         and its scale, as the repository's losses compute them before the cross-entropy."""
         cosine = F.normalize(self.net(x), dim=1, eps=1e-12) @ F.normalize(self.criterion.W, dim=0, eps=1e-12)
         return cosine, float(self.criterion.scale)
-
-
-class EpochCounter:
-    """The repository's epoch number (what ``lr_scheduler`` reads), checkpointed as the scheduler."""
-
-    def __init__(self) -> None:
-        self.epoch = 0
-
-    def state_dict(self) -> Dict[str, int]:
-        return {"epoch": self.epoch}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.epoch = int(state["epoch"])
 
 
 def ohem_searched_loss(model: CoinCheungModel, x: torch.Tensor, target: torch.Tensor,

@@ -81,6 +81,7 @@ from ..task_errors import NonFiniteLoss
 from ..training_task import TrainingTask
 from .adapters import get_adapter
 from .checkout import Checkout, load_module
+from .epoch_counter import EpochCounter
 
 NAME = "cosface-mugglewang"
 log = logging.getLogger(f"amlfs.upstream.{NAME}")
@@ -109,19 +110,6 @@ class MuggleWangModel(nn.Module):
         """The classifier's ``cos [N, C]`` (its output ``s cos`` at ``m = 0``, over ``s``) and ``s``."""
         scale = float(self.classifier.s)
         return self.classifier(self.net(x), target) / scale, scale
-
-
-class EpochCounter:
-    """The epoch ``main.train`` is given (it derives the iteration from it), checkpointed as the scheduler."""
-
-    def __init__(self) -> None:
-        self.epoch = 0
-
-    def state_dict(self) -> Dict[str, int]:
-        return {"epoch": self.epoch}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self.epoch = int(state["epoch"])
 
 
 class EpochProgress:
