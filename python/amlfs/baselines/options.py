@@ -10,9 +10,10 @@ from ..options import (NESTED_KINDS, OPTION_KINDS, Option, boolean, check_option
 from .errors import BaselineError
 
 __all__ = [
-    "NESTED_KINDS", "OPTION_KINDS", "Option", "boolean", "epoch_list", "fraction", "fractions_list", "int_list",
-    "int_or_null", "mapping", "Presets", "RECIPE_OPTION", "sourced", "sourced_table", "non_negative_int", "non_negative_number", "one_of", "parse_options", "path_or_null",
-    "positive_int", "positive_number",
+    "boolean", "epoch_list", "fraction", "fractions_list", "int_list", "int_or_null", "mapping",
+    "NESTED_KINDS", "non_negative_int", "non_negative_number", "one_of", "Option", "OPTION_KINDS",
+    "parse_options", "path_or_null", "positive_int", "positive_number", "Presets", "RECIPE_OPTION", "sourced",
+    "sourced_table",
 ]
 
 

@@ -55,8 +55,24 @@ def test_searched_head_at_identity_is_normalized_softmax(face_root):
     assert torch.allclose(loss, F.cross_entropy(30.0 * branch.cosine, branch.target), atol=1e-5)
 
 
-def test_milestones_are_iterations_stretched_to_the_run(face_root):
+def test_upstream_milestones_are_main_py_iterations(face_root):
+    """MuggleWang main.py adjust_learning_rate: the LR drops before global iteration 16000 and 24000
+    (1-based), whatever the run's length: the scheduler's milestones are 15999 and 23999 steps."""
     recipe = build_recipe(experiment(face_root, epochs=4), torch.device("cpu"))
+    assert recipe.config.milestones == (15_999, 23_999)
+    small = build_recipe(experiment(face_root, epochs=4, milestoneIterations=[3, 7]), torch.device("cpu"))
+    lrs = []
+    for _ in range(2):
+        task = FakeTask()
+        original = task.progress
+        task.progress = lambda *a, **k: (lrs.append(small.optimizer.param_groups[0]["lr"]), original(*a, **k))[1]
+        small.train_epoch(task, amlfs.SearchedSoftmaxLoss(6))
+    # main.py: iterations 1, 2 at 0.1; 3..6 at 0.01; 7.. at 0.001 (the LR each step ran at)
+    assert lrs == pytest.approx([0.1, 0.1, 0.01, 0.01, 0.01, 0.01, 0.001, 0.001, 0.001, 0.001])
+
+
+def test_milestones_are_iterations_stretched_to_the_run(face_root):
+    recipe = build_recipe(experiment(face_root, epochs=4, recipe="paper"), torch.device("cpu"))
     assert recipe.dataset_sizes() == {"train": 80, "val": 20, "test": 20}  # 16 kept ids x 5; 2 folds x (5 + 5)
     total = 4 * (80 // 16)
     assert recipe.config.milestones == tuple(math.floor(m * total / 30_000 + 0.5) for m in (16_000, 24_000, 28_000))
@@ -92,7 +108,8 @@ def test_option_errors(face_root):
     with pytest.raises(BaselineError, match=r"`baseline.options.batchSize`: 512 exceeds the 80 training images"):
         build_recipe(experiment(face_root, batchSize=512), torch.device("cpu"))
     with pytest.raises(BaselineError, match=r"`baseline.options.milestoneIterations`: 40000 is past"):
-        build_recipe(experiment(face_root, milestoneIterations=[16_000, 40_000]), torch.device("cpu"))
+        build_recipe(experiment(face_root, milestoneIterations=[16_000, 40_000], milestoneScaling="stretched"),
+                     torch.device("cpu"))
     for head, kind in (("softmax", SoftmaxHead), ("sphereface", SphereFaceHead), ("arcface", ArcFaceHead)):
         recipe = build_recipe(experiment(face_root, mode="baseline", head=head), torch.device("cpu"))
         assert isinstance(recipe.model.head, kind)
