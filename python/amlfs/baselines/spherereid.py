@@ -34,7 +34,7 @@ from typing import Any, Mapping
 
 import torch
 
-from ..models.spherereid_net import SphereReIDNet
+from ..models.spherereid_net import HEAD_INITS, SphereReIDNet
 from .options import Presets, fraction, non_negative_number, one_of, positive_int, positive_number, sourced
 from .registry import register_baseline
 from .reid_common import (REID_DATASETS, config_from_options, image_options, reid_options, reid_setup,
@@ -56,7 +56,7 @@ OPTIONS = sourced_options(reid_options(
     schedule=schedule_options(RECIPE_EPOCHS, warmup_epochs=20, warmup_start_lr=1e-5, milestone_epochs=(90, 130),
                               warmup_form="exponential"),
     network={"scale": positive_number(14.0), "embeddingDim": positive_int(1024), "dropout": fraction(0.5),
-             "lastStride": one_of(1, (1, 2))},
+             "lastStride": one_of(1, (1, 2)), "headInit": one_of("coincheung", HEAD_INITS)},
     epoch_batches="identities",
     ohem_keep=0.8,
     test_distance="dot",
@@ -86,6 +86,8 @@ OPTIONS = sourced_options(reid_options(
     "embeddingDim": CC + "backbone.py:30 Linear(2048, 1024)",
     "dropout": CC + "backbone.py:29 Dropout(0.5)",
     "lastStride": CC + "backbone.py:27 layer4 stride=1",
+    "headInit": CC + "backbone.py:41-42 kaiming_normal_(fc.weight, a=1), zero bias; sphere_loss.py:18 "
+                     "xavier_normal_(W, gain=1)",
     "ohemKeep": CC + "train.py:70 OhemSphereLoss(1024, num_classes, thresh=0.8)",
     "pretrainedPath": "ours: " + CC + "backbone.py:34 downloads torchvision's ImageNet ResNet-50; give it as a local file",
     "flipTest": CC + "evaluate.py:53-57, market1501.py:56-67 the mean of the unit embeddings of the image and "
@@ -100,7 +102,7 @@ PRESETS = Presets(
     default="upstream",
     overrides={"paper": {"beta2": 0.99, "recipeEpochs": 140, "warmupStartLr": 5e-5, "warmupForm": "linear",
                          "milestoneEpochs": [80, 100], "erasingP": 0.0, "ohemKeep": 1.0, "epochBatches": "images",
-                         "testDistance": "euclidean"}},
+                         "testDistance": "euclidean", "headInit": "ours"}},
     sources={"paper": {
         "beta2": PAPER + ".1: Adam with beta2 = 0.99",
         "recipeEpochs": PAPER + ".1: 140 epochs",
@@ -111,6 +113,8 @@ PRESETS = Presets(
         "ohemKeep": PAPER + " Eq. 4: the sphere softmax averaged over the batch (no hard example mining)",
         "epochBatches": "ours: the paper does not define an epoch of P x K batches; one pass over the images",
         "testDistance": "ours: the paper ranks by Euclidean distance on the hypersphere; the flip mean re-normalized",
+        "headInit": "ours: the paper does not give the head's initialization; Kaiming fan-out FC, N(0, 0.01) class "
+                    "weights (the port before the presets)",
     }},
 )
 OPTIONS = {"recipe": sourced(PRESETS.option(), "upstream: CoinCheung/SphereReID@e02c7b9; paper: " + PAPER),
@@ -124,6 +128,7 @@ def build_spherereid(experiment: Mapping[str, Any], device: torch.device) -> Rei
 
     def make_model(num_classes: int) -> SphereReIDNet:
         return setup.with_backbone(SphereReIDNet(num_classes, options["embeddingDim"], float(options["scale"]),
-                                                 float(options["dropout"]), options["lastStride"]))
+                                                 float(options["dropout"]), options["lastStride"],
+                                                 options["headInit"]))
 
     return ReidRecipe(setup.data, make_model, setup.config, device, experiment.get("seed", 0))

@@ -10,11 +10,24 @@ from .reid_layers import class_cosine, global_pool, init_embedding_layers
 from .resnet50 import ResNet50
 
 
+HEAD_INITS = ("coincheung", "ours")
+
+
+def init_coincheung_head(fc: nn.Linear, classifier: nn.Linear) -> None:
+    """CoinCheung/SphereReID@e02c7b9: ``kaiming_normal_(fc.weight, a=1)`` (fan-in, gain 1), zero bias
+    (backbone.py:41-42); Xavier-normal class weights (sphere_loss.py:18; the same for ``[C, D]`` as for
+    their ``[D, C]``)."""
+    nn.init.kaiming_normal_(fc.weight, a=1)
+    nn.init.zeros_(fc.bias)
+    nn.init.xavier_normal_(classifier.weight, gain=1)
+
+
 class SphereReIDNet(nn.Module):
-    """Network D of SphereReID. ``branch(x) -> (cosine [N, C], s)``; ``features(x) -> [N, D]`` unit rows."""
+    """Network D of SphereReID. ``branch(x) -> (cosine [N, C], s)``; ``features(x) -> [N, D]`` unit rows.
+    ``head_init``: ``"coincheung"`` (:func:`init_coincheung_head`) or ``"ours"`` (:func:`init_embedding_layers`)."""
 
     def __init__(self, num_classes: int, embedding_dim: int = 1024, scale: float = 14.0, dropout: float = 0.5,
-                 last_stride: int = 1):
+                 last_stride: int = 1, head_init: str = "ours"):
         super().__init__()
         self.backbone = ResNet50(last_stride=last_stride)
         channels = self.backbone.out_channels
@@ -23,7 +36,9 @@ class SphereReIDNet(nn.Module):
         self.fc = nn.Linear(channels, embedding_dim)
         self.bn2 = nn.BatchNorm1d(embedding_dim)
         self.classifier = nn.Linear(embedding_dim, num_classes, bias=False)  # only its direction is used
-        init_embedding_layers(self.fc, self.classifier)
+        if head_init not in HEAD_INITS:
+            raise ValueError(f"SphereReIDNet: expected head_init in {HEAD_INITS}, got {head_init!r}")
+        (init_coincheung_head if head_init == "coincheung" else init_embedding_layers)(self.fc, self.classifier)
         self.scale = float(scale)
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:

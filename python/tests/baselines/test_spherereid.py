@@ -236,3 +236,17 @@ def test_pretrained_backbone(market_root, tmp_path, caplog):
     torch.save(state, path)
     with pytest.raises(BaselineError, match=r"`baseline.options.pretrainedPath`: .*missing 1 keys \[layer3\.5\.conv2"):
         build_recipe(experiment(market_root, pretrainedPath=str(path)), torch.device("cpu"))
+
+
+def test_the_upstream_head_is_initialized_as_coincheungs():
+    """backbone.py:41-42 kaiming_normal_(fc.weight, a=1): std 1 / sqrt(2048); sphere_loss.py:18 xavier_normal_(W):
+    std sqrt(2 / (1024 + C))."""
+    torch.manual_seed(0)
+    net = SphereReIDNet(num_classes=751, head_init="coincheung")
+    assert float(net.fc.weight.detach().std()) == pytest.approx(1 / 2048 ** 0.5, rel=0.01)
+    assert float(net.fc.bias.detach().abs().max()) == 0.0
+    assert float(net.classifier.weight.detach().std()) == pytest.approx((2 / (1024 + 751)) ** 0.5, rel=0.01)
+    ours = SphereReIDNet(num_classes=751)
+    assert float(ours.classifier.weight.detach().std()) == pytest.approx(0.01, rel=0.01)
+    assert parse_options("spherereid", {}, OPTIONS, PRESETS)["headInit"] == "coincheung"
+    assert parse_options("spherereid", {"recipe": "paper"}, OPTIONS, PRESETS)["headInit"] == "ours"
