@@ -17,7 +17,8 @@
  * and the wheel's requirements), so the venv and the installs are made once for the file.
  */
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, delimiter, dirname, join, relative } from "node:path";
 import { execa } from "execa";
@@ -115,9 +116,10 @@ describe.skipIf(SKIP_REASON !== null)(`amlfs installed outside the repository${S
   beforeAll(async () => {
     installed = await install((made) => { root = made; });
   }, scaled(600_000));
-  afterAll(() => {
-    if (root !== undefined) rmSync(root, { recursive: true, force: true });
-  });
+  // Deleting torch's thousands of files takes a while on a busy disk.
+  afterAll(async () => {
+    if (root !== undefined) await rm(root, { recursive: true, force: true });
+  }, scaled(120_000));
 
   const amlfs = (args: string[], env: Record<string, string>) =>
     execa("npx", ["amlfs", ...args], { cwd: installed.project, env: userEnv(env), extendEnv: false, reject: false, timeout: scaled(170_000) });
