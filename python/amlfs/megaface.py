@@ -25,10 +25,10 @@ from typing import Optional, Sequence
 
 import torch
 
-from .baselines.cosface import OPTIONS, trained_face_net
+from .baselines.cosface import trained_face_net
 from .baselines.errors import BaselineError
 from .baselines.face_recipe import face_descriptors
-from .baselines.options import parse_options
+from .baselines.registry import baseline_options
 from .checkpoint import CheckpointError, model_tensors
 from .data import DataError
 from .data.face import FaceImageDataset
@@ -47,7 +47,7 @@ def extract(run_dir: str, list_json: str, images: str, out: str, suffix: str, de
     except OSError as error:
         raise DataError(f"{run_dir}: not a finished run directory ({error.strerror}: {error.filename})") from error
     model = trained_face_net(experiment, model_tensors(data)).to(device)
-    options = parse_options("cosface", experiment["baseline"].get("options", {}), OPTIONS)
+    options = baseline_options("cosface", experiment["baseline"].get("options", {}))
     paths, _ = read_list_file(list_json)
     dataset = FaceImageDataset([str(Path(images) / p) for p in paths], None, options["heightPx"], options["widthPx"])
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size)

@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple, Type
 import torch
 
 from .errors import BaselineError
-from .options import Option, Presets
+from .options import Option, Presets, parse_options
 from .recipe import Recipe
 
 Builder = Callable[[Mapping[str, Any], torch.device], Recipe]
@@ -61,6 +61,13 @@ def get_baseline(name: str) -> BaselineSpec:
         raise BaselineError(f"`baseline.name`: {name!r} is not available in this version "
                             f"(available: {', '.join(baseline_names())})")
     return spec
+
+
+def baseline_options(name: str, given: Mapping[str, Any]) -> Dict[str, Any]:
+    """``given`` (``baseline.options``) of baseline ``name`` checked, with the defaults of its chosen
+    recipe preset filled in: what its builder parses."""
+    spec = get_baseline(name)
+    return parse_options(name, given, spec.options, spec.presets)
 
 
 def build_recipe(experiment: Mapping[str, Any], device: torch.device) -> Recipe:

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Mapping, NamedTuple, Union
 
-from ..baselines import cosface, cosine_mlp, sft, spherereid
+from ..baselines import cosface
 from ..baselines.errors import BaselineError
-from ..baselines.options import parse_options
+from ..baselines.registry import baseline_options
 from ..data import SyntheticClassesSpec
 from ..heads.errors import HeadError
 from ..heads.registry import parse_head_options
@@ -53,12 +53,11 @@ def _options(experiment: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _option_scale(name: str, options: Mapping[str, Any]) -> Scale:
-    spec = {"spherereid": spherereid.OPTIONS, "sft": sft.OPTIONS, "cosine-mlp": cosine_mlp.OPTIONS}[name]
-    return float(parse_options(name, options, spec)["scale"])
+    return float(baseline_options(name, options)["scale"])
 
 
 def _cosface_scale(options: Mapping[str, Any]) -> Scale:
-    parsed = parse_options("cosface", options, cosface.OPTIONS)
+    parsed = baseline_options("cosface", options)
     try:
         head = parse_head_options(parsed["head"], parsed["headOptions"])
     except HeadError as error:  # named as the cosface baseline names it (make_face_net)
@@ -83,7 +82,7 @@ def start_classes(experiment: Mapping[str, Any]) -> int:
     if kind == "synthetic-classes":
         options = _options(experiment)
         if (experiment.get("baseline") or {}).get("name") == "cosine-mlp":
-            return int(parse_options("cosine-mlp", options, cosine_mlp.OPTIONS)["classes"])
+            return int(baseline_options("cosine-mlp", options)["classes"])
         return SyntheticClassesSpec().classes
     if kind not in CLASSES_BY_DATASET:
         known = ", ".join(sorted([*CLASSES_BY_DATASET, "synthetic-classes"]))

@@ -7,7 +7,7 @@ import torch
 from jsonschema import Draft202012Validator
 
 from amlfs.baselines import build_recipe, get_baseline
-from amlfs.baselines.options import parse_options
+from amlfs.baselines.registry import baseline_options
 from amlfs.data import DatasetConfig
 
 REPO = Path(__file__).resolve().parents[3]
@@ -35,8 +35,7 @@ def test_config_is_valid(path):
     Draft202012Validator(SCHEMA).validate(config)
     assert config["name"] == path.stem
     baseline = config["baseline"]
-    module = __import__(get_baseline(baseline["name"]).build.__module__, fromlist=["OPTIONS"])
-    parse_options(baseline["name"], baseline.get("options", {}), module.OPTIONS)
+    baseline_options(baseline["name"], baseline.get("options", {}))
     dataset = DatasetConfig.from_section(config["dataset"])
     assert dataset.kind in get_baseline(baseline["name"]).datasets
 
