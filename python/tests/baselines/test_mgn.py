@@ -5,7 +5,7 @@ import torch.nn.functional as F
 
 import amlfs
 from amlfs.baselines import build_recipe
-from amlfs.baselines.mgn import OPTIONS, MgnLoss, batch_hard_triplet_loss, config_from_options
+from amlfs.baselines.mgn import OPTIONS, PRESETS, MgnLoss, batch_hard_triplet_loss, config_from_options
 from amlfs.baselines.options import parse_options
 from amlfs.baselines.reid_recipe import lr_factor
 from amlfs.checkpoint import pack_state, unpack_state
@@ -77,7 +77,7 @@ def test_identity_theta_gives_mean_cross_entropy_plus_triplets():
 
 
 def test_recipe_keeps_sgd_momentum_through_a_checkpoint(market_root):
-    recipe = build_recipe(experiment(market_root), torch.device("cpu"))
+    recipe = build_recipe(experiment(market_root, recipe="paper"), torch.device("cpu"))
     assert isinstance(recipe.optimizer, torch.optim.SGD)
     stats = recipe.train_epoch(FakeTask(), amlfs.SearchedSoftmaxLoss(6))
     assert stats.steps == 1 and stats.samples == 16
@@ -91,7 +91,7 @@ def test_recipe_keeps_sgd_momentum_through_a_checkpoint(market_root):
 
 
 def test_schedule_adam_and_pretrained(market_root, tmp_path):
-    config = config_from_options(parse_options("mgn", {}, OPTIONS), epochs=80)
+    config = config_from_options(parse_options("mgn", {"recipe": "paper"}, OPTIONS, PRESETS), epochs=80)
     assert (config.p, config.k, config.resize_px, config.crop_px, config.test_px) == (
         16, 4, (384, 128), (384, 128), (384, 128))
     assert (config.warmup_epochs, config.milestones, config.weight_decay) == (0, (40, 60), 5e-4)
