@@ -89,14 +89,14 @@ def test_function_from_source_runs_nothing_else_of_the_script(tmp_path, monkeypa
     lr_at = function_from_source(checkout, "train.py", "lr_at", {"BASE": 0.1, "GAMMA": 0.5})
     assert lr_at(3) == 0.1 * 0.5 ** 3
     assert not (tmp_path / "res").exists()  # the script's own top level did not run
-    with pytest.raises(BaselineError, match="has no top-level function missing"):
+    with pytest.raises(BaselineError, match="has no top-level function or class missing"):
         function_from_source(checkout, "train.py", "missing", {})
 
 
 def test_load_module_imports_by_plain_name_and_evicts_a_namesake(tmp_path):
     checkout = open_checkout(REPO, str(checkout_folder(tmp_path, "a" * 40)))
     (tmp_path / "helper_mod_x.py").write_text("VALUE = 'from the checkout'\n")
-    other = tmp_path / "elsewhere"
+    other = tmp_path.parent / f"{tmp_path.name}-elsewhere"  # outside the checkout
     other.mkdir()
     (other / "helper_mod_x.py").write_text("VALUE = 'elsewhere'\n")
     sys.path.insert(0, str(other))

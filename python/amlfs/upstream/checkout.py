@@ -10,13 +10,15 @@ script whose import has side effects, compiled from the script's own text.
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib
 import logging
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Dict, Iterable, Optional, Tuple
+from typing import Any, Iterable, Mapping, Optional, Tuple
 
 from ..baselines.errors import BaselineError
 
@@ -112,37 +114,54 @@ def open_checkout(repo: UpstreamRepo, path: Optional[str], where: str = "baselin
     return checkout
 
 
-def load_module(checkout: Checkout, name: str) -> ModuleType:
-    """The checkout's ``<name>.py``, imported under its plain name with the checkout first on
-    ``sys.path`` (so its own ``import`` statements find their siblings). A module of that name
-    imported from elsewhere is evicted first; an import error names the file and what failed."""
+def _inside(module: ModuleType, root: Path) -> bool:
+    """Whether ``module`` (a file, or a package's folders) was imported from under ``root`` (links not
+    followed: a checkout may be a tree of symlinks)."""
+    paths = [getattr(module, "__file__", None) or ""] + list(getattr(module, "__path__", None) or [])
+    return any(p and root in Path(os.path.abspath(p)).parents for p in paths)
+
+
+@contextlib.contextmanager
+def on_path(checkout: Checkout, family: Iterable[str] = ()):
+    """The checkout first on ``sys.path`` for the block (so its files' ``import`` statements find
+    their siblings), after evicting every module named in ``family`` (top-level names: ``data``,
+    ``model``; with their submodules) that was imported from elsewhere."""
+    names = set(family)
+    for key in [k for k in sys.modules if k.split(".")[0] in names]:
+        if not _inside(sys.modules[key], checkout.root):
+            del sys.modules[key]
     root = str(checkout.root)
-    loaded = sys.modules.get(name)
-    if loaded is not None and Path(getattr(loaded, "__file__", "") or "").parent.resolve() != checkout.root:
-        del sys.modules[name]
     sys.path.insert(0, root)
     try:
-        return importlib.import_module(name)
-    except ImportError as error:
-        raise BaselineError(f"{checkout.repo.name}: importing {checkout.root / (name + '.py')} failed: {error} "
-                            "(the upstream adapters need torchvision and the repository's other imports in the "
-                            "workers' Python: `make upstream-venv`, then AMLFS_PYTHON=.venv-upstream/bin/python)") from error
+        yield
     finally:
-        try:
+        with contextlib.suppress(ValueError):
             sys.path.remove(root)
-        except ValueError:
-            pass
 
 
-def function_from_source(checkout: Checkout, file: str, name: str, namespace: Dict[str, Any]) -> Any:
-    """The top-level function ``name`` of the checkout's ``file``, compiled from the file's own text
-    alone (nothing else of the file runs) with ``namespace`` as its globals (what it refers to)."""
+def load_module(checkout: Checkout, name: str, family: Iterable[str] = ()) -> ModuleType:
+    """The checkout's module ``name`` (``backbone``, or dotted: ``model.mgn``), imported under its plain
+    name as the repository's own scripts import it, inside :func:`on_path` (``family`` and ``name``'s
+    top-level name evicted when imported from elsewhere); an import error names what failed."""
+    with on_path(checkout, {name.split(".")[0], *family}):
+        try:
+            return importlib.import_module(name)
+        except ImportError as error:
+            raise BaselineError(f"{checkout.repo.name}: importing {name} from {checkout.root} failed: {error} "
+                                "(the upstream adapters need torchvision and the repository's other imports in "
+                                "the workers' Python: `make upstream-venv`, then "
+                                "AMLFS_PYTHON=.venv-upstream/bin/python)") from error
+
+
+def function_from_source(checkout: Checkout, file: str, name: str, namespace: Mapping[str, Any]) -> Any:
+    """The top-level function or class ``name`` of the checkout's ``file``, compiled from the file's own
+    text alone (nothing else of the file runs) with ``namespace`` as its globals (what it refers to)."""
     path = checkout.root / file
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    found = [node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == name]
+    found = [node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == name]
     if not found:
-        raise BaselineError(f"{checkout.repo.name}: {path} has no top-level function {name}()")
+        raise BaselineError(f"{checkout.repo.name}: {path} has no top-level function or class {name}")
     module = ast.Module(body=[found[0]], type_ignores=[])
     scope = dict(namespace)
-    exec(compile(module, str(path), "exec"), scope)  # noqa: S102 (the user's checkout, one function)
+    exec(compile(module, str(path), "exec"), scope)  # noqa: S102 (the user's checkout, one definition)
     return scope[name]

@@ -47,27 +47,23 @@ from __future__ import annotations
 
 import logging
 import os
-import random
-import shutil
-import tempfile
-import weakref
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 from unittest import mock
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
 from ..baselines.errors import BaselineError
-from ..baselines.recipe import EpochLoop, EpochStats, Recipe, SoftmaxBranch, TrainingStart, seed_global_rng
+from ..baselines.recipe import EpochLoop, EpochStats, Recipe, SoftmaxBranch, TrainingStart
 from ..data.reid.images import ReidImages
 from ..data.reid_registry import ReidData, load_reid_dataset
 from ..eval import evaluate_reid
 from ..loss import hard_example_loss
 from .adapters import get_adapter
 from .checkout import Checkout, function_from_source, load_module
+from .common import ScratchFolders, ignore_data_source, imagenet_state, seed_task_rngs
 from .epoch_counter import EpochCounter
 
 NAME = "spherereid-coincheung"
@@ -108,14 +104,6 @@ def ohem_searched_loss(model: CoinCheungModel, x: torch.Tensor, target: torch.Te
     return hard_example_loss(loss_fn, cosine, target, scale, model.criterion.thresh)
 
 
-def seed_task_rngs(generator: torch.Generator) -> None:
-    """Seed torch's global generator (transforms, dropout, loader seeds), then Python's ``random``
-    (sampler shuffles, random erasing) and NumPy's (sampler picks), in that order, from ``generator``."""
-    seed_global_rng(generator)
-    random.seed(int(torch.randint(0, 2**62, (), generator=generator)))
-    np.random.seed(int(torch.randint(0, 2**32, (), generator=generator)))
-
-
 class _SortedListing:
     """``os`` for ``market1501.py`` while it reads a folder: ``listdir`` in sorted order, the rest as is."""
 
@@ -125,31 +113,6 @@ class _SortedListing:
     @staticmethod
     def listdir(path):
         return sorted(os.listdir(path))
-
-
-class SplitFolders:
-    """Scratch folders of symlinks, one per split, which ``Market1501`` reads; removed with this
-    object or at exit. ``folder(name, images)`` creates the folder of ``images`` on first use."""
-
-    def __init__(self) -> None:
-        self.root = tempfile.mkdtemp(prefix="amlfs-spherereid-coincheung-")
-        self._cleanup = weakref.finalize(self, shutil.rmtree, self.root, True)
-        self._made: Dict[str, str] = {}
-
-    def folder(self, name: str, images: ReidImages) -> str:
-        if name not in self._made:
-            folder = os.path.join(self.root, name)
-            os.makedirs(folder)
-            for path in images.paths:
-                link = os.path.join(folder, os.path.basename(path))
-                if os.path.lexists(link):
-                    raise BaselineError(f"{NAME}: two images of the {name} split are named {os.path.basename(path)}")
-                os.symlink(os.path.abspath(path), link)
-            self._made[name] = folder
-        return self._made[name]
-
-    def remove(self) -> None:
-        self._cleanup()
 
 
 class CoinCheungSphereReIDRecipe(Recipe):
@@ -173,7 +136,8 @@ class CoinCheungSphereReIDRecipe(Recipe):
                      for name in ("backbone", "sphere_loss", "market1501", "balanced_sampler")}
         self.lr_scheduler = checkout_lr_scheduler(checkout)
         self._pretrained = pretrained_state(options.get("pretrainedPath"))
-        self.folders = SplitFolders()
+        self.folders = ScratchFolders(NAME)
+        self._split_folders: Dict[str, str] = {}
         self.train_set = self.market1501("train", data.train.images, is_train=True)
         self._check_labels()
         self._datasets: Dict[str, Any] = {}
@@ -200,7 +164,9 @@ class CoinCheungSphereReIDRecipe(Recipe):
     def market1501(self, split: str, images: ReidImages, is_train: bool):
         """The repository's ``Market1501`` over a scratch folder holding ``images``."""
         module = self.code["market1501"]
-        folder = self.folders.folder(split, images)
+        if split not in self._split_folders:
+            self._split_folders[split] = self.folders.links(split, images, split)
+        folder = self._split_folders[split]
         with mock.patch.object(module, "os", _SortedListing()):
             return module.Market1501(folder, is_train=is_train)
 
@@ -215,7 +181,7 @@ class CoinCheungSphereReIDRecipe(Recipe):
         ``Sampler.__init__``, which takes no argument in current torch (older versions took it and did
         nothing with it): during construction ``Sampler`` gets an ``__init__`` that takes and ignores it."""
         module = self.code["balanced_sampler"]
-        with mock.patch.object(module.Sampler, "__init__", _ignore_data_source, create=True):
+        with mock.patch.object(module.Sampler, "__init__", ignore_data_source, create=True):
             return module.BalancedSampler(self.train_set, self.p, self.k)
 
     def make_model(self) -> CoinCheungModel:
@@ -289,10 +255,6 @@ class CoinCheungSphereReIDRecipe(Recipe):
         return {"mAP": float(result.mAP), "rank1": result.rank1, "rank5": result.rank5, "rank10": result.rank10}
 
 
-def _ignore_data_source(self, *args, **kwargs) -> None:
-    """``Sampler.__init__`` as torch before 2.4 had it: the data source is not kept."""
-
-
 class _LocalModelZoo:
     """``model_zoo`` for ``backbone.py`` while ``Network_D`` is built: ``load_url`` returns the local
     ImageNet state (or an empty one: nothing is loaded) instead of downloading."""
@@ -306,19 +268,7 @@ class _LocalModelZoo:
 
 def pretrained_state(path: Optional[str]) -> Optional[Dict[str, torch.Tensor]]:
     """The ImageNet ResNet-50 state at ``path`` (a torchvision ``.pth``), or None with a warning."""
-    if path is None:
-        log.warning("%s: no `baseline.options.pretrainedPath`; Network_D trains from scratch (give a local "
-                    "torchvision ImageNet resnet50 .pth, the file backbone.py downloads, for the repository's "
-                    "setting)", NAME)
-        return None
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, ValueError) as error:
-        raise BaselineError(f"`baseline.options.pretrainedPath`: cannot read {path}: {error}") from error
-    if not isinstance(state, dict) or "conv1.weight" not in state:
-        raise BaselineError(f"`baseline.options.pretrainedPath`: {path} is not a torchvision ResNet-50 state dict "
-                            "(no `conv1.weight`)")
-    return state
+    return imagenet_state(path, NAME, "backbone.py", log)
 
 
 def checkout_lr_scheduler(checkout: Checkout):

@@ -62,31 +62,21 @@ Work-arounds, none of which edits the checkout:
 from __future__ import annotations
 
 import argparse
-import ast
 import contextlib
-import importlib
-import importlib.util
 import io
 import logging
 import math
 import os
-import random
-import shutil
-import sys
-import tempfile
 import time
 import warnings
-import weakref
-from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 from unittest import mock
 
-import numpy as np
 import torch
 from torch import nn
 
 from ..baselines.errors import BaselineError
-from ..baselines.recipe import EpochStats, Recipe, SoftmaxBranch, TrainingStart, seed_global_rng
+from ..baselines.recipe import EpochStats, Recipe, SoftmaxBranch, TrainingStart
 from ..data.reid.images import ReidImages
 from ..data.reid_registry import ReidData, load_reid_dataset
 from ..eval import evaluate_reid, pairwise_distance
@@ -94,6 +84,8 @@ from ..loss.linear_head import linear_cosine_and_scale
 from ..task_errors import NonFiniteLoss
 from .adapters import get_adapter
 from .checkout import Checkout
+from .common import ScratchFolders, ignore_data_source, seed_task_rngs
+from .seathiefwang_code import LogOnly, RepositoryCode, local_resnet50, mgn_imagenet_state, parse_option_argv
 
 NAME = "mgn-seathiefwang"
 log = logging.getLogger(f"amlfs.upstream.{NAME}")
@@ -106,111 +98,7 @@ DEMO_ARGV = ("--batchid", "16", "--epochs", "400", "--decay_type", "step_320_380
 #: ``model/mgn.py``'s classification heads, in the order of its outputs ``[4:]``.
 HEADS = ("fc_id_2048_0", "fc_id_2048_1", "fc_id_2048_2", "fc_id_256_1_0", "fc_id_256_1_1", "fc_id_256_2_0",
          "fc_id_256_2_1", "fc_id_256_2_2")
-PACKAGES = ("data", "model", "loss", "utils")  # the checkout's top-level packages (generic names)
 OPTION_DEFAULTS = {"batchid": 16, "batchimage": 4}  # option.py:16-17
-
-
-# --- importing the checkout ------------------------------------------------------------------------
-
-
-def _inside(module, root: Path) -> bool:
-    """Whether ``module`` (a file, or a package's folders) was imported from ``root`` (links not followed:
-    a checkout may be a tree of symlinks)."""
-    paths = [getattr(module, "__file__", None) or ""] + list(getattr(module, "__path__", None) or [])
-    return any(p and root in Path(os.path.abspath(p)).parents for p in paths)
-
-
-@contextlib.contextmanager
-def checkout_on_path(checkout: Checkout):
-    """The checkout first on ``sys.path``, and no module of its package names imported from elsewhere."""
-    for key in [k for k in sys.modules if k.split(".")[0] in PACKAGES + ("option", "trainer")]:
-        if not _inside(sys.modules[key], checkout.root):
-            del sys.modules[key]
-    root = str(checkout.root)
-    sys.path.insert(0, root)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(ValueError):
-            sys.path.remove(root)
-
-
-def import_checkout_module(checkout: Checkout, name: str):
-    """The checkout's module ``name`` (dotted: ``data``, ``model.mgn``), imported as ``main.py`` would."""
-    with checkout_on_path(checkout):
-        try:
-            return importlib.import_module(name)
-        except ImportError as error:
-            raise BaselineError(f"{checkout.repo.name}: importing {name} from {checkout.root} failed: {error} "
-                                "(the upstream adapters need torchvision in the workers' Python: "
-                                "`make upstream-venv`, then AMLFS_PYTHON=.venv-upstream/bin/python)") from error
-
-
-def definition_from_source(checkout: Checkout, file: str, name: str, namespace: Mapping[str, Any]) -> Any:
-    """The top-level function or class ``name`` of the checkout's ``file``, compiled from the file's
-    own text alone (nothing else of the file runs) with ``namespace`` as its globals."""
-    path = checkout.root / file
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    found = [node for node in tree.body
-             if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == name]
-    if not found:
-        raise BaselineError(f"{checkout.repo.name}: {path} has no top-level function or class {name}")
-    scope = dict(namespace)
-    exec(compile(ast.Module(body=[found[0]], type_ignores=[]), str(path), "exec"), scope)  # noqa: S102
-    return scope[name]
-
-
-def parse_option_argv(checkout: Checkout, argv: Sequence[str]) -> argparse.Namespace:
-    """``option.args`` as ``option.py`` makes it when the command line is ``main.py argv...``."""
-    sys.modules.pop("option", None)
-    with mock.patch.object(sys, "argv", ["main.py", *argv]), contextlib.redirect_stderr(io.StringIO()) as errors:
-        try:
-            module = import_checkout_module(checkout, "option")
-        except SystemExit as error:  # argparse's exit on an argument it rejects
-            raise BaselineError(f"{checkout.repo.name}: option.py rejects {' '.join(argv)}: "
-                                f"{errors.getvalue().strip()}") from error
-        finally:
-            sys.modules.pop("option", None)
-    return module.args
-
-
-class RepositoryCode:
-    """What the adapter uses of a checkout: its modules (``data``, ``model``, ``model.mgn``,
-    ``loss.triplet``) and the definitions compiled from files that import plotting and scoring
-    libraries (``Loss``, ``Trainer``, ``make_optimizer``, ``make_scheduler``)."""
-
-    def __init__(self, checkout: Checkout):
-        self.checkout = checkout
-        self.data = import_checkout_module(checkout, "data")
-        self.market1501 = import_checkout_module(checkout, "data.market1501")
-        self.model = import_checkout_module(checkout, "model")
-        self.mgn = import_checkout_module(checkout, "model.mgn")
-        self.triplet = self._triplet_module()
-        utility = argparse.Namespace(**{
-            name: definition_from_source(checkout, "utils/utility.py", name,
-                                         {"optim": torch.optim, "lrs": torch.optim.lr_scheduler})
-            for name in ("make_optimizer", "make_scheduler")})
-        self.utility = utility
-        self.Loss = definition_from_source(checkout, "loss/__init__.py", "Loss", {
-            "os": os, "np": np, "torch": torch, "nn": nn, "TripletLoss": self.triplet.TripletLoss,
-            "TripletSemihardLoss": self.triplet.TripletSemihardLoss, "__name__": "loss"})
-        self.Trainer = definition_from_source(checkout, "trainer.py", "Trainer", {
-            "os": os, "np": np, "torch": torch, "utility": utility, "__name__": "trainer"})
-
-    def _triplet_module(self):
-        """``loss/triplet.py`` alone (``import loss.triplet`` would run ``loss/__init__.py``, which imports matplotlib)."""
-        path = self.checkout.root / "loss" / "triplet.py"
-        spec = importlib.util.spec_from_file_location("amlfs_upstream_mgn_loss_triplet", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-
-    @contextlib.contextmanager
-    def imports(self):
-        """The checkout's packages on the path, for the repository code that imports at call time
-        (``model.Model`` imports ``model.mgn``)."""
-        with checkout_on_path(self.checkout):
-            yield
 
 
 # --- the searched loss in place of the heads' cross-entropy -------------------------------------------
@@ -313,88 +201,6 @@ class TaskLoss:
                           train_ms=(time.monotonic() - self.started) * 1000.0)
 
 
-class LogOnly:
-    """The ``ckpt`` the repository's ``Model``, ``Loss`` and ``Trainer`` are given: no folder, no file;
-    ``write_log`` goes to our logger."""
-
-    dir = ""
-
-    def write_log(self, text: str, refresh: bool = False, end: str = "\n") -> None:
-        log.debug("%s", text.strip())
-
-
-# --- data, weights, seeds ----------------------------------------------------------------------------
-
-
-class SplitFolders:
-    """Scratch ``datadir`` folders in the layout ``Market1501`` reads, of symlinks to our splits' images;
-    removed with this object or at exit."""
-
-    def __init__(self) -> None:
-        self.root = tempfile.mkdtemp(prefix=f"amlfs-{NAME}-")
-        self._cleanup = weakref.finalize(self, shutil.rmtree, self.root, True)
-
-    def datadir(self, name: str, folders: Mapping[str, Optional[ReidImages]]) -> str:
-        """``<root>/<name>`` with one subfolder per entry of ``folders`` (None: empty)."""
-        datadir = os.path.join(self.root, name)
-        for folder, images in folders.items():
-            os.makedirs(os.path.join(datadir, folder))
-            for path in (images.paths if images is not None else ()):
-                link = os.path.join(datadir, folder, os.path.basename(path))
-                if os.path.lexists(link):
-                    raise BaselineError(f"{NAME}: two images of the {name} split are named {os.path.basename(path)}")
-                os.symlink(os.path.abspath(path), link)
-        return datadir
-
-    def remove(self) -> None:
-        self._cleanup()
-
-
-def seed_task_rngs(generator: torch.Generator) -> None:
-    """Seed torch's global generator (flips, loader processes), then Python's ``random`` (sampler,
-    random erasing) and NumPy's, in that order, from ``generator``."""
-    seed_global_rng(generator)
-    random.seed(int(torch.randint(0, 2**62, (), generator=generator)))
-    np.random.seed(int(torch.randint(0, 2**32, (), generator=generator)))
-
-
-def imagenet_state(path: Optional[str]) -> Optional[Dict[str, torch.Tensor]]:
-    """The torchvision ResNet-50 state at ``path`` (what ``resnet50(pretrained=True)`` downloads), or None
-    with a warning."""
-    if path is None:
-        log.warning("%s: no `baseline.options.pretrainedPath`; MGN trains from scratch (give a local torchvision "
-                    "ImageNet resnet50 .pth, the weights model/mgn.py downloads, for the repository's setting)", NAME)
-        return None
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, ValueError) as error:
-        raise BaselineError(f"`baseline.options.pretrainedPath`: cannot read {path}: {error}") from error
-    if not isinstance(state, dict) or "conv1.weight" not in state:
-        raise BaselineError(f"`baseline.options.pretrainedPath`: {path} is not a torchvision ResNet-50 state dict "
-                            "(no `conv1.weight`)")
-    return state
-
-
-def local_resnet50(torchvision_resnet50, state: Optional[Dict[str, torch.Tensor]], where: Optional[str]):
-    """``resnet50`` for ``model/mgn.py``: torchvision's net, with ``state`` loaded instead of the download."""
-
-    def resnet50(pretrained: bool = False, **kwargs):
-        net = torchvision_resnet50(weights=None, **kwargs)
-        if pretrained and state is not None:
-            try:
-                net.load_state_dict(state)
-            except RuntimeError as error:
-                raise BaselineError(f"`baseline.options.pretrainedPath`: {where} does not load into "
-                                    f"torchvision's resnet50: {error}") from error
-        return net
-
-    return resnet50
-
-
-def _ignore_data_source(self, *args, **kwargs) -> None:
-    """``Sampler.__init__`` as torch before 2.4 had it: the data source is not kept."""
-
-
 # --- the recipe ----------------------------------------------------------------------------------------
 
 
@@ -410,12 +216,12 @@ class SeathiefwangMgnRecipe(Recipe):
         self.data = data
         self.device = torch.device(device)
         self.code = RepositoryCode(checkout)
-        self.folders = SplitFolders()
-        train_dir = self.folders.datadir("train", {"bounding_box_train": data.train.images, "query": None,
-                                                   "bounding_box_test": None})
+        self.folders = ScratchFolders(NAME)
+        train_dir = self.datadir("train", {"bounding_box_train": data.train.images, "query": None,
+                                           "bounding_box_test": None})
         self.args = parse_option_argv(checkout, self.argv(options, train_dir))
         self._check_batch_shape(options)
-        self._pretrained = imagenet_state(options.get("pretrainedPath"))
+        self._pretrained = mgn_imagenet_state(options.get("pretrainedPath"))
         self._where = options.get("pretrainedPath")
         self.ckpt = LogOnly()
         self.loader = self.make_data(self.args)
@@ -459,7 +265,7 @@ class SeathiefwangMgnRecipe(Recipe):
 
     def make_data(self, args: argparse.Namespace):
         """``data.Data(args)``: its ``RandomSampler`` given an ``__init__`` that takes its dataset."""
-        with mock.patch.object(torch.utils.data.Sampler, "__init__", _ignore_data_source):
+        with mock.patch.object(torch.utils.data.Sampler, "__init__", ignore_data_source):
             return self.code.data.Data(args)
 
     def _check_labels(self) -> None:
@@ -508,11 +314,17 @@ class SeathiefwangMgnRecipe(Recipe):
         outputs = self.model(x)
         return [SoftmaxBranch(*self.taps.cosine_and_scale(logits), y) for logits in outputs[4:]]
 
+    def datadir(self, split: str, folders: Mapping[str, Optional[ReidImages]]) -> str:
+        """A scratch ``--datadir`` for ``split``: one folder of links per entry of ``folders`` (None: empty)."""
+        for folder, images in folders.items():
+            self.folders.links(os.path.join(split, folder), images, split)
+        return os.path.join(self.folders.root, split)
+
     def eval_loaders(self, split: str):
         """``data.Data`` over the scratch folder of ``split``'s query and gallery (``--test_only``)."""
         if split not in self._eval_loaders:
             query, gallery = self.data.retrieval(split)
-            datadir = self.folders.datadir(split, {"query": query, "bounding_box_test": gallery})
+            datadir = self.datadir(split, {"query": query, "bounding_box_test": gallery})
             args = argparse.Namespace(**{**vars(self.args), "datadir": datadir, "test_only": True})
             self._eval_loaders[split] = self.make_data(args)
         return self._eval_loaders[split]

@@ -11,7 +11,6 @@ from unittest import mock
 
 import pytest
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
@@ -254,7 +253,7 @@ def test_pretrained_path_is_loaded_instead_of_the_download(built, tmp_path):
 
 # --- the built-in port ----------------------------------------------------------------------------
 
-from amlfs.baselines import spherereid as builtin_spherereid  # noqa: E402
+
 from amlfs.baselines import reid_recipe  # noqa: E402
 
 NET_HEAD = {"bn2": "bn1", "fc": "fc", "bn3": "bn2"}  # Network_D's head layers -> SphereReIDNet's

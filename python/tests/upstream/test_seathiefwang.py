@@ -292,19 +292,19 @@ def test_pretrained_path_is_loaded_instead_of_the_download(built, tmp_path):
     torch.manual_seed(3)
     imagenet = torchvision.models.resnet50().state_dict()
     torch.save(imagenet, tmp_path / "resnet50.pth")
-    with mock.patch.object(built, "_pretrained", adapter.imagenet_state(str(tmp_path / "resnet50.pth"))):
+    with mock.patch.object(built, "_pretrained", adapter.mgn_imagenet_state(str(tmp_path / "resnet50.pth"))):
         net = built.make_model().get_model()
     assert torch.equal(net.backone[0].weight, imagenet["conv1.weight"])
     assert torch.equal(net.p1[1][2].conv3.weight, imagenet["layer4.2.conv3.weight"])
     assert torch.equal(net.p2[1][0].downsample[0].weight, imagenet["layer4.0.downsample.0.weight"])
 
     torch.save({"conv1.weight": imagenet["conv1.weight"], "head.weight": torch.zeros(2)}, tmp_path / "other.pth")
-    with mock.patch.object(built, "_pretrained", adapter.imagenet_state(str(tmp_path / "other.pth"))):
+    with mock.patch.object(built, "_pretrained", adapter.mgn_imagenet_state(str(tmp_path / "other.pth"))):
         with pytest.raises(BaselineError, match="pretrainedPath.*does not load into torchvision's resnet50"):
             built.make_model()
     torch.save({"model": imagenet}, tmp_path / "wrapped.pth")
     with pytest.raises(BaselineError, match="pretrainedPath.*not a torchvision ResNet-50"):
-        adapter.imagenet_state(str(tmp_path / "wrapped.pth"))
+        adapter.mgn_imagenet_state(str(tmp_path / "wrapped.pth"))
 
 
 # --- errors ----------------------------------------------------------------------------------------
