@@ -33,7 +33,8 @@ check-generated: setup
 	$(PY) tools/make_catalog.py --check
 	$(PY) tools/make_baselines_doc.py --check
 
-test-ts: setup
+# upstream-venv: test/upstream/ runs real searches through the adapters with its Python.
+test-ts: setup upstream-venv
 	npx tsc --noEmit
 	npx vitest run
 
