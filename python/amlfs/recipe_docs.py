@@ -64,7 +64,7 @@ def _baseline_section(spec: BaselineSpec) -> List[str]:
         lines += ["| option | default | source |", "|---|---|---|"]
         for name, option in spec.options.items():
             lines.append(f"| `{name}` | {_value(option.default)} | {_cell(option.source)} |")
-        return lines + [""]
+        return lines + [""] + _differences(spec)
     others = list(presets.overrides)
     header = ["option", f"`{presets.default}` (default)", "source", *[f"`{p}`" for p in others],
               *[f"`{p}` source" for p in others]]
@@ -77,7 +77,18 @@ def _baseline_section(spec: BaselineSpec) -> List[str]:
             values.append(_value(changed[name]) if name in changed else "same")
             sources.append(_cell(presets.sources.get(preset, {}).get(name, "")) if name in changed else "")
         lines.append("| " + " | ".join(row + values + sources) + " |")
-    return lines + [""]
+    return lines + [""] + _differences(spec)
+
+
+def _differences(spec: BaselineSpec) -> List[str]:
+    """The module's ``DIFFERENCES`` (where the port still differs from the authors' code), as a list."""
+    import inspect
+
+    differences = getattr(inspect.getmodule(spec.build), "DIFFERENCES", ())
+    if not differences:
+        return []
+    return ["Known differences from the authors' code (and, where said, the paper):", ""] + [
+        f"- {text}" for text in differences] + [""]
 
 
 def _adapter_doc(module: str) -> str:

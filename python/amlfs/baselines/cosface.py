@@ -138,6 +138,12 @@ def trained_face_net(experiment: Mapping[str, Any], tensors: Mapping[str, torch.
     return model.eval()
 
 
+
+#: Where this port still differs from the authors' code or the paper (rendered into docs/baselines.md).
+DIFFERENCES = (
+    "The network is initialised as the SphereFace Caffe model (xavier on the stride-2 convolutions, the FC and the head); MuggleWang's net.py uses torch's xavier_uniform_ there. One training step from the same weights is equal (test_mugglewang.py).",
+)
+
 @register_baseline("cosface", datasets=("casia-webface",), recipe=FaceRecipe, options=OPTIONS, presets=PRESETS)
 def build_cosface(experiment: Mapping[str, Any], device: torch.device) -> FaceRecipe:
     options = parse_options("cosface", experiment["baseline"].get("options", {}), OPTIONS, PRESETS)

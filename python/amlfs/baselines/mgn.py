@@ -200,6 +200,16 @@ def use_amsgrad(options: Mapping[str, Any], given: Mapping[str, Any]) -> bool:
     return False
 
 
+
+#: Where this port still differs from the authors' code or the paper (rendered into docs/baselines.md).
+DIFFERENCES = (
+    "seathiefwang's MultiStepLR steps at the start of each epoch, so its learning rate drops one epoch earlier (in epochs 320 and 380); ours drops after them.",
+    'Their images are resized bicubic, ours bilinear; their reduction batch norms start with weights from N(1, 0.02), ours at 1.',
+    'Their sampler keeps the last, smaller batch and samples identities with fewer than K images by repeating the list; ours drops it and samples with replacement.',
+    'demo.sh evaluates after re-ranking; the test split reports plain and re-ranked (`*_rerank`) metrics side by side.',
+    'No one-step parity test against the adapter yet (the spherereid and cosface ports have one).',
+)
+
 @register_baseline("mgn", datasets=REID_DATASETS, recipe=MgnRecipe, options=OPTIONS, presets=PRESETS)
 def build_mgn(experiment: Mapping[str, Any], device: torch.device) -> ReidRecipe:
     setup = reid_setup("mgn", experiment, OPTIONS, log, PRESETS)

@@ -154,6 +154,13 @@ def normalized_data(data, normalization: str):
     return dataclasses.replace(data, mean=mean, std=std)
 
 
+
+#: Where this port still differs from the authors' code or the paper (rendered into docs/baselines.md).
+DIFFERENCES = (
+    "The paper's per-pixel mean subtraction is not implemented (preset `paper` uses per-channel statistics).",
+    "akamaster's weight initialisation and head bias are read from its code, not verified at a fixed commit.",
+)
+
 @register_baseline("resnet20", datasets=("cifar10-bin",), recipe=ClassificationRecipe, options=OPTIONS,
                    presets=PRESETS)
 def build_resnet20(experiment: Mapping[str, Any], device: torch.device) -> ClassificationRecipe:

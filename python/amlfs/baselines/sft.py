@@ -129,6 +129,15 @@ PRESETS = Presets(
 OPTIONS = {"recipe": sourced(PRESETS.option(), "upstream: LuckyDC/sft-reid@8ed21cc; paper: " + PAPER), **OPTIONS}
 
 
+
+#: Where this port still differs from the authors' code or the paper (rendered into docs/baselines.md).
+DIFFERENCES = (
+    "The authors' code is MXNet; the port is checked value by value, not against running code (LuckyDC/sft-reid has no PyTorch adapter).",
+    "The warmup steps once per epoch; LuckyDC's per iteration.",
+    "torch's weight decay applies to every parameter; MXNet's default skips biases and batch-norm betas. MXNet's momentum update differs slightly when the learning rate changes.",
+    "The classifier starts from N(0, 0.01) instead of MXNet's MSRA initialisation; batch-norm eps is 1e-5, not 2e-5.",
+)
+
 @register_baseline("sft", datasets=REID_DATASETS, recipe=ReidRecipe, options=OPTIONS, presets=PRESETS)
 def build_sft(experiment: Mapping[str, Any], device: torch.device) -> ReidRecipe:
     setup = reid_setup("sft", experiment, OPTIONS, log, PRESETS)

@@ -121,6 +121,14 @@ OPTIONS = {"recipe": sourced(PRESETS.option(), "upstream: CoinCheung/SphereReID@
            **OPTIONS}
 
 
+
+#: Where this port still differs from the authors' code or the paper (rendered into docs/baselines.md).
+DIFFERENCES = (
+    'Flip before crop (CoinCheung crops, then flips): the same distribution of training views.',
+    "Resizing is ours (bilinear on tensors), not PIL's; random streams differ, so runs match in distribution, not bit for bit (the adapter runs the repository's own pipeline).",
+    'The test split\'s re-ranked metrics (`*_rerank`) rank by Euclidean distance even with `testDistance: "dot"`; the plain metrics follow `testDistance`.',
+)
+
 @register_baseline("spherereid", datasets=REID_DATASETS, recipe=ReidRecipe, options=OPTIONS, presets=PRESETS)
 def build_spherereid(experiment: Mapping[str, Any], device: torch.device) -> ReidRecipe:
     setup = reid_setup("spherereid", experiment, OPTIONS, log, PRESETS)
