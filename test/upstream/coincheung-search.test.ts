@@ -68,7 +68,7 @@ describe.skipIf(SKIP_REASON !== null)(`search on CoinCheung/SphereReID${SKIP_REA
       for (const reward of epoch.rewards ?? []) expect(reward).toBeGreaterThanOrEqual(0);
     }
     expectFractions(records.at(-1)?.metrics ?? {}, ["mAP", "rank1"]);
-    expect(workerLog).toContain("Network_D trains from scratch"); // no pretrainedPath: the download is not made
+    expect(workerLog).toContain("spherereid-coincheung: no `baseline.options.pretrainedPath`; the network trains from scratch"); // no pretrainedPath: the download is not made
     const summary = JSON.parse(result.stdout.trim().split("\n").at(-1) as string) as { type: string; status: string };
     expect(summary).toMatchObject({ type: "summary", status: "finished" });
   });
