@@ -103,7 +103,10 @@ def _upstream_section() -> List[str]:
              "`baseline: {\"name\": \"upstream\", \"options\": {\"adapter\": ..., \"repo\": <your checkout>}}`. "
              "`validate` checks the checkout's files and commit before any worker starts; the workers need the "
              "repository's imports (torchvision: `make upstream-venv`, then `AMLFS_PYTHON=.venv-upstream/bin/python`).",
-             ""]
+             "", "| option | default | source |", "|---|---|---|"]
+    for name, option in get_baseline("upstream").options.items():
+        lines.append(f"| `{name}` | {_value(option.default)} | {_cell(option.source)} |")
+    lines.append("")
     for name, adapter in ADAPTERS.items():
         repo = adapter.repo
         lines += [f"### `{name}`", "",
