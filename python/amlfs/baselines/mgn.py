@@ -35,6 +35,7 @@ trunk before the branches are copied from it.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any, List, Mapping
 
 import torch
@@ -44,11 +45,11 @@ from ..loss.linear_head import cosine_and_scale
 from ..models.mgn_net import POOLS, MgnNet, MgnOutputs
 from .errors import BaselineError
 from .options import Presets, boolean, non_negative_number, one_of, positive_int, positive_number, sourced
-from .recipe import EpochStats, SoftmaxBranch, TrainingStart
+from .recipe import EpochStats, SoftmaxBranch
 from .registry import register_baseline
 from .reid_common import (REID_DATASETS, config_from_options, image_options, reid_options, reid_setup,
                           schedule_options, sgd_options, sourced_options)
-from .reid_recipe import ReidConfig, ReidRecipe, lr_factor
+from .reid_recipe import ReidRecipe
 
 __all__ = ["OPTIONS", "PRESETS", "RECIPE_EPOCHS", "MgnLoss", "MgnRecipe", "batch_hard_triplet_loss", "build_mgn",
            "config_from_options"]
@@ -164,21 +165,12 @@ class MgnLoss(nn.Module):
 
 
 class MgnRecipe(ReidRecipe):
-    """:class:`ReidRecipe` whose training loss is :class:`MgnLoss` around the searched loss; with
-    ``amsgrad``, Adam's AMSGrad variant (seathiefwang's ``--amsgrad``)."""
+    """:class:`ReidRecipe` whose training loss is :class:`MgnLoss` around the searched loss."""
 
-    def __init__(self, *args, triplet_margin: float = 1.2, triplet_weight: float = 1.0, amsgrad: bool = False,
-                 **kwargs):
+    def __init__(self, *args, triplet_margin: float = 1.2, triplet_weight: float = 1.0, **kwargs):
         super().__init__(*args, **kwargs)
         self.triplet_margin = triplet_margin
         self.triplet_weight = triplet_weight
-        if amsgrad:
-            # ReidConfig has no amsgrad: the optimizer (and the scheduler holding it) is made again here
-            config: ReidConfig = self.config
-            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, betas=config.betas,
-                                              weight_decay=config.weight_decay, amsgrad=True)
-            self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda epoch: lr_factor(epoch, config))
-            self._start = TrainingStart.of(self.optimizer, self.scheduler)
 
     def train_epoch(self, task, loss_fn: nn.Module) -> EpochStats:
         return super().train_epoch(task, MgnLoss(loss_fn, self.triplet_margin, self.triplet_weight))
@@ -219,6 +211,6 @@ def build_mgn(experiment: Mapping[str, Any], device: torch.device) -> ReidRecipe
         return MgnNet(num_classes, options["reducedDim"], setup.backbone, where=str(options["pretrainedPath"]),
                       pool=options["pool"], head_bias=options["headBias"])
 
-    return MgnRecipe(setup.data, make_model, setup.config, device, experiment.get("seed", 0),
-                     triplet_margin=float(options["tripletMargin"]), triplet_weight=float(options["tripletWeight"]),
-                     amsgrad=use_amsgrad(options, experiment["baseline"].get("options", {})))
+    config = replace(setup.config, amsgrad=use_amsgrad(options, experiment["baseline"].get("options", {})))
+    return MgnRecipe(setup.data, make_model, config, device, experiment.get("seed", 0),
+                     triplet_margin=float(options["tripletMargin"]), triplet_weight=float(options["tripletWeight"]))

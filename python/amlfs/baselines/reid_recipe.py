@@ -64,6 +64,7 @@ class ReidConfig:
     lr: float
     optimizer: str = "adam"
     betas: Tuple[float, float] = (0.9, 0.999)
+    amsgrad: bool = False
     momentum: float = 0.9
     weight_decay: float = 0.0
     warmup_epochs: int = 0
@@ -119,7 +120,8 @@ def random_crop(images: torch.Tensor, height_px: int, width_px: int, generator: 
 def make_optimizer(parameters, config: ReidConfig) -> torch.optim.Optimizer:
     """Adam or SGD over ``parameters`` as ``config.optimizer`` says."""
     if config.optimizer == "adam":
-        return torch.optim.Adam(parameters, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
+        return torch.optim.Adam(parameters, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay,
+                                amsgrad=config.amsgrad)
     if config.optimizer == "sgd":
         return torch.optim.SGD(parameters, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
     raise BaselineError(f"`baseline.options.optimizer`: expected \"adam\" or \"sgd\", got {config.optimizer!r}")
