@@ -20,7 +20,7 @@ the k-fold verification protocol of LFW (:func:`amlfs.eval.evaluate_verification
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -149,14 +149,21 @@ class FaceRecipe(Recipe):
     def evaluate(self, split: str) -> Dict[str, float]:
         """``verificationAccuracy`` (mean over folds), ``verificationAccuracyStd`` (population std) and
         ``tarAtFar1e-3`` on the pairs of ``split`` (``"val"``: held-out training identities; ``"test"``: LFW)."""
-        if split not in ("val", "test"):
-            raise BaselineError(f"Expected a split val or test, got {split!r}")
-        index = self.data.pairs(split).as_index()
-        features = self.extract(index.paths)
-        scores = pair_cosine_similarity(features[index.index[:, 0]], features[index.index[:, 1]])
-        result = evaluate_verification(scores, index.same, index.fold, fars=(1e-3,),
-                                       feature_combination=FLIP_COMBINATIONS["concat"] if self.config.flip_test
-                                       else "image only")
-        out = {"verificationAccuracy": result.accuracy, "verificationAccuracyStd": result.accuracy_std}
-        out.update({key: value for key, value in result.as_dict().items() if key.startswith("tarAtFar")})
-        return out
+        return verification_metrics(self.data, split, self.extract, self.config.flip_test)
+
+
+def verification_metrics(data, split: str, extract: Callable[[Sequence[str]], torch.Tensor],
+                         flip_test: bool) -> Dict[str, float]:
+    """The LFW protocol on the pairs of ``split`` of ``data`` (``"val"`` or ``"test"``), with descriptors
+    from ``extract(paths)`` (``concat(f(image), f(flip))`` when ``flip_test``): ``verificationAccuracy``
+    (mean over folds), ``verificationAccuracyStd`` (population std) and ``tarAtFar1e-3``."""
+    if split not in ("val", "test"):
+        raise BaselineError(f"Expected a split val or test, got {split!r}")
+    index = data.pairs(split).as_index()
+    features = extract(index.paths)
+    scores = pair_cosine_similarity(features[index.index[:, 0]], features[index.index[:, 1]])
+    result = evaluate_verification(scores, index.same, index.fold, fars=(1e-3,),
+                                   feature_combination=FLIP_COMBINATIONS["concat"] if flip_test else "image only")
+    out = {"verificationAccuracy": result.accuracy, "verificationAccuracyStd": result.accuracy_std}
+    out.update({key: value for key, value in result.as_dict().items() if key.startswith("tarAtFar")})
+    return out

@@ -73,10 +73,9 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from ..baselines.errors import BaselineError
-from ..baselines.face_recipe import face_descriptors
+from ..baselines.face_recipe import face_descriptors, verification_metrics
 from ..baselines.recipe import EpochStats, Recipe, SoftmaxBranch, TrainingStart, seed_global_rng
 from ..data.face import FaceData, FaceImageDataset, FaceImages, face_eval_transform, load_face_dataset
-from ..eval.face_verification import FLIP_COMBINATIONS, evaluate_verification, pair_cosine_similarity
 from ..task_errors import NonFiniteLoss
 from ..training_task import TrainingTask
 from .adapters import get_adapter
@@ -328,16 +327,7 @@ class MuggleWangCosFaceRecipe(Recipe):
 
     def evaluate(self, split: str) -> Dict[str, float]:
         """As the built-in ``cosface`` (:meth:`amlfs.baselines.face_recipe.FaceRecipe.evaluate`) with flip test."""
-        if split not in ("val", "test"):
-            raise BaselineError(f"Expected a split val or test, got {split!r}")
-        index = self.data.pairs(split).as_index()
-        features = self.extract(index.paths)
-        scores = pair_cosine_similarity(features[index.index[:, 0]], features[index.index[:, 1]])
-        result = evaluate_verification(scores, index.same, index.fold, fars=(1e-3,),
-                                       feature_combination=FLIP_COMBINATIONS["concat"])
-        out = {"verificationAccuracy": result.accuracy, "verificationAccuracyStd": result.accuracy_std}
-        out.update({key: value for key, value in result.as_dict().items() if key.startswith("tarAtFar")})
-        return out
+        return verification_metrics(self.data, split, self.extract, True)
 
     def remove_scratch(self) -> None:
         self._cleanup()
